@@ -1,0 +1,342 @@
+"""Scenario parameters: defaults, allowed ranges, validation and TOML input/output.
+
+A scenario is a TOML file with one table per section below. Every field has a
+default, so a scenario file only names what differs from the defaults. Fields
+are addressed as ``section.field`` (``funding.backbone_share``) in error
+messages, sweeps and overrides.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import tomllib
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+AREA_NAMES_6 = (
+    "kindergarten_readiness",
+    "early_reading",
+    "middle_grade_math",
+    "high_school_graduation",
+    "postsecondary_enrolment",
+    "postsecondary_completion",
+)
+
+BACKBONE_FUNCTIONS = (
+    "strategic_direction",
+    "facilitating_dialogue",
+    "data_management",
+    "communication",
+    "community_outreach",
+    "mobilizing_funding",
+)
+
+CONDITIONS = (
+    "common_agenda",
+    "shared_measurement",
+    "mutually_reinforcing",
+    "continuous_communication",
+    "backbone",
+)
+
+
+class ConfigError(ValueError):
+    """A scenario value a user wrote is wrong; the message names field, value and what is allowed."""
+
+
+def spec(default, lo=None, hi=None, doc="", lo_open=False):
+    """A parameter: its default, the closed (or left-open) range it may take, and its meaning."""
+    return {"default": default, "lo": lo, "hi": hi, "doc": doc, "lo_open": lo_open}
+
+
+# Each section is a table in the TOML file. The order here is the order in docs/ODD.md.
+SCHEMA: dict[str, dict[str, dict]] = {
+    "scenario": {
+        "name": spec("default", doc="Short name; results go to results/<name>/."),
+        "description": spec("", doc="Free text shown in reports and the dashboard."),
+    },
+    "run": {
+        "steps": spec(40, 1, 400, "Quarters simulated (40 = 10 years)."),
+        "seed": spec(1, 0, 2**63 - 1, "Seed of the run's random number generator."),
+    },
+    "population": {
+        "size": spec(5000, 10, 2_000_000, "Beneficiaries M, held as numpy arrays."),
+        "areas": spec(6, 1, 12, "Outcome areas K; 6 = cradle-to-career pipeline."),
+        "baseline_mean": spec(0.5, 0.0, 1.0, "Mean status people drift back to."),
+        "risk_effect": spec(0.3, 0.0, 1.0, "How far high risk lowers a person's baseline."),
+        "baseline_sd": spec(0.08, 0.0, 0.5, "Person-and-area noise of the baseline."),
+        "drift_rate": spec(0.1, 0.0, 1.0, "Share of the gap to baseline closed each quarter "
+                           "(fade-out of program effects)."),
+        "on_track_threshold": spec(0.6, 0.0, 1.0, "Status at or above which a person is "
+                                   "'on track' in an area."),
+        "high_need_threshold": spec(0.4, 0.0, 1.0, "Status below which a person-area is "
+                                    "high need."),
+    },
+    "problem": {
+        "complementarity": spec(0.5, 0.0, 1.0, "c: how much progress in an area depends on "
+                                "status in its prerequisite area (0 independent, 1 pipeline)."),
+        "interventions": spec(4, 1, 20, "Candidate interventions per area."),
+        "effect_mean": spec(0.04, 0.0, 1.0, "Mean true effectiveness theta of an intervention "
+                            "(share of headroom closed by one quarter of service)."),
+        "context_sd": spec(0.01, 0.0, 1.0, "Spread of an intervention's effectiveness between "
+                           "organizations' contexts."),
+        "duplication_decay": spec(0.3, 0.0, 1.0, "Value of each further service to the same "
+                                  "person-area in a quarter, relative to the previous one."),
+    },
+    "organizations": {
+        "count": spec(60, 1, 5000, "Organizations N."),
+        "budget_sigma": spec(1.0, 0.0, 3.0, "Sigma of the lognormal spread of grant sizes."),
+        "home_areas": spec(2, 1, 12, "Areas in an organization's mission focus."),
+        "home_expertise": spec(0.9, 0.0, 1.0, "Expertise in home areas."),
+        "other_expertise": spec(0.4, 0.0, 1.0, "Expertise outside home areas."),
+        "catchment_share": spec(0.08, 0.0, 1.0, "Share of the population an organization "
+                                "reaches on its own (its catchment).", lo_open=True),
+        "exploration": spec(0.1, 0.0, 1.0, "Chance per area and quarter of trying an "
+                            "intervention at random."),
+        "initial_trust": spec(0.25, 0.0, 1.0, "Mean trust toward the collaborative at start."),
+    },
+    "funding": {
+        "pool": spec(5_000_000.0, 0.0, 1e12, "Funding per quarter, in dollars.", lo_open=True),
+        "backbone_share": spec(0.05, 0.0, 0.9, "s: share of the pool paid to the backbone "
+                               "(0 = isolated impact)."),
+        "cost_per_service": spec(400.0, 0.0, 1e7, "Dollars per person-area served for a "
+                                 "quarter.", lo_open=True),
+        "max_pool_growth": spec(0.1, 0.0, 2.0, "Most the pool can grow, as a share, when "
+                                "funders see credible progress."),
+        "evidence_weight": spec(0.5, 0.0, 5.0, "How strongly funders shift grants toward "
+                                "partners with evidence of effective programs."),
+    },
+    "backbone": {
+        "cost_per_staff": spec(30_000.0, 0.0, 1e9, "Dollars per staff member per quarter.",
+                               lo_open=True),
+        "span": spec(6.0, 0.0, 1000.0, "Organizations one staff member can support.",
+                     lo_open=True),
+        "data_maturity_rate": spec(0.06, 0.0, 1.0, "Share of the remaining gap to a mature "
+                                   "data system closed per quarter at full effort."),
+        "initial_participation": spec(0.3, 0.0, 1.0, "Share of organizations in the "
+                                      "collaborative at start."),
+        "join_rate": spec(0.15, 0.0, 1.0, "Chance per quarter that recruiting at full effort "
+                          "brings in an organization."),
+        "leave_rate": spec(0.3, 0.0, 1.0, "Chance per quarter that a participant whose costs "
+                           "exceed its benefits by the whole scale leaves."),
+        "volunteer_coverage": spec(0.0, 0.0, 1.0, "Coverage partners give each other on their "
+                                   "own time when the backbone condition is switched off."),
+    },
+    "effort": {
+        f: spec(1.0, 0.0, 100.0, f"Relative effort on {f.replace('_', ' ')}.")
+        for f in BACKBONE_FUNCTIONS
+    },
+    "collaboration": {
+        "metric_agreement": spec(0.8, 0.0, 1.0, "m: how far partners count things the same "
+                                 "way."),
+        "control_tightness": spec(0.1, 0.0, 1.0, "How far the backbone dictates areas and "
+                                  "interventions instead of aligning them."),
+        "participation_cost": spec(0.05, 0.0, 0.5, "Share of a participant's program capacity "
+                                   "spent in working groups."),
+        "cost_salience": spec(4.0, 0.0, 100.0, "Weight of participation cost in an "
+                              "organization's stay-or-leave judgement."),
+        "trust_growth": spec(0.12, 0.0, 1.0, "Trust gained per quarter at full communication."),
+        "trust_decay": spec(0.03, 0.0, 1.0, "Trust lost per quarter."),
+        "control_trust_penalty": spec(2.0, 0.0, 20.0, "How much dictation speeds trust decay."),
+        "trust_share_threshold": spec(0.35, 0.0, 0.99, "Trust below which a partner shares "
+                                      "no data."),
+        "alignment_rate": spec(0.15, 0.0, 1.0, "Speed at which alignment to the common "
+                               "agenda follows its target."),
+    },
+    "learning": {
+        "observation_noise": spec(0.15, 0.0, 10.0, "Noise of one service's measured result."),
+        "metric_bias_sd": spec(0.02, 0.0, 1.0, "Spread of each organization's own-yardstick "
+                               "bias."),
+        "prior_sd": spec(0.03, 0.0, 1.0, "Uncertainty of initial beliefs about effectiveness.",
+                         lo_open=True),
+        "forgetting": spec(0.05, 0.0, 1.0, "Share of evidence discounted each quarter."),
+    },
+    "conditions": {c: spec(True, doc=f"Switch for the {c.replace('_', ' ')} condition.")
+                   for c in CONDITIONS},
+}
+
+
+def _section_class(name: str, section: dict[str, dict]):
+    ns = {"__annotations__": {k: type(v["default"]) for k, v in section.items()}}
+    ns.update({k: v["default"] for k, v in section.items()})
+    return dataclass(frozen=True)(type(name.title().replace("_", "") + "Params", (), ns))
+
+
+_SECTION_CLASSES = {name: _section_class(name, sec) for name, sec in SCHEMA.items()}
+
+
+@dataclass(frozen=True)
+class Config:
+    """A fully resolved, validated scenario. Build it with ``load_config`` or ``from_dict``."""
+
+    scenario: Any
+    run: Any
+    population: Any
+    problem: Any
+    organizations: Any
+    funding: Any
+    backbone: Any
+    effort: Any
+    collaboration: Any
+    learning: Any
+    conditions: Any
+
+    @classmethod
+    def from_dict(cls, data: dict | None = None) -> Config:
+        return from_dict(data or {})
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        return {s: {f.name: getattr(getattr(self, s), f.name) for f in fields(getattr(self, s))}
+                for s in SCHEMA}
+
+    def get(self, key: str):
+        section, name = _split_key(key)
+        return getattr(getattr(self, section), name)
+
+    def with_values(self, values: dict[str, Any]) -> Config:
+        """A copy with ``{"section.field": value}`` replaced, validated like a file."""
+        data = self.to_dict()
+        for key, value in values.items():
+            section, name = _split_key(key)
+            data[section][name] = value
+        return from_dict(data)
+
+    def isolated(self) -> Config:
+        """The same world with no connective tissue: backbone share 0, every condition off."""
+        values = {"funding.backbone_share": 0.0}
+        values.update({f"conditions.{c}": False for c in CONDITIONS})
+        return self.with_values(values)
+
+    def to_toml(self) -> str:
+        return tomli_w.dumps(self.to_dict())
+
+    @property
+    def area_names(self) -> tuple[str, ...]:
+        k = self.population.areas
+        return AREA_NAMES_6 if k == 6 else tuple(f"area_{i + 1}" for i in range(k))
+
+
+def _split_key(key: str) -> tuple[str, str]:
+    section, _, name = key.partition(".")
+    if section not in SCHEMA or name not in SCHEMA[section]:
+        raise ConfigError(f"unknown parameter '{key}'{_suggest(key, all_keys())}")
+    return section, name
+
+
+def all_keys() -> list[str]:
+    return [f"{s}.{f}" for s, sec in SCHEMA.items() for f in sec]
+
+
+def _suggest(word: str, options) -> str:
+    close = difflib.get_close_matches(word, list(options), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _describe_range(item: dict) -> str:
+    lo, hi = item["lo"], item["hi"]
+    left = f"{lo} < value" if item["lo_open"] else f"{lo} <= value"
+    return f"{left} <= {hi}"
+
+
+def _check_value(key: str, value, item: dict):
+    default = item["default"]
+    kind = type(default)
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key} = {value!r}: must be true or false")
+        return value
+    if kind is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{key} = {value!r}: must be a string")
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"{key} = {value!r}: must be a number ({_describe_range(item)})")
+    if kind is int:
+        if isinstance(value, float) and not value.is_integer():
+            raise ConfigError(f"{key} = {value!r}: must be a whole number "
+                              f"({_describe_range(item)})")
+        value = int(value)
+    else:
+        value = float(value)
+        if not math.isfinite(value):
+            raise ConfigError(f"{key} = {value!r}: must be a finite number "
+                              f"({_describe_range(item)})")
+    lo, hi = item["lo"], item["hi"]
+    too_low = value <= lo if item["lo_open"] else value < lo
+    if too_low or value > hi:
+        raise ConfigError(f"{key} = {value!r} is out of range: allowed {_describe_range(item)}")
+    return value
+
+
+def from_dict(data: dict) -> Config:
+    """Validate a nested ``{section: {field: value}}`` mapping and fill in defaults."""
+    if not isinstance(data, dict):
+        raise ConfigError("a scenario must be a table of sections")
+    sections = {}
+    for section, given in data.items():
+        if section not in SCHEMA:
+            raise ConfigError(f"unknown section [{section}]{_suggest(section, SCHEMA)}; "
+                              f"allowed: {', '.join(SCHEMA)}")
+        if not isinstance(given, dict):
+            raise ConfigError(f"[{section}] must be a table of values, got {given!r}")
+        for name in given:
+            if name not in SCHEMA[section]:
+                raise ConfigError(f"unknown key '{section}.{name}'"
+                                  f"{_suggest(name, SCHEMA[section])}; allowed in [{section}]: "
+                                  f"{', '.join(SCHEMA[section])}")
+    for section, items in SCHEMA.items():
+        given = data.get(section, {})
+        values = {name: _check_value(f"{section}.{name}", given[name], item)
+                  for name, item in items.items() if name in given}
+        sections[section] = replace(_SECTION_CLASSES[section](), **values)
+    config = Config(**sections)
+    _check_consistency(config)
+    return config
+
+
+def _check_consistency(config: Config) -> None:
+    if config.organizations.home_areas > config.population.areas:
+        raise ConfigError(f"organizations.home_areas = {config.organizations.home_areas} is out "
+                          f"of range: allowed 1 <= value <= population.areas "
+                          f"({config.population.areas})")
+    if sum(getattr(config.effort, f) for f in BACKBONE_FUNCTIONS) <= 0:
+        raise ConfigError("[effort]: at least one backbone function needs effort above 0")
+    if config.population.high_need_threshold > config.population.on_track_threshold:
+        raise ConfigError(f"population.high_need_threshold = "
+                          f"{config.population.high_need_threshold} is out of range: allowed "
+                          f"0 <= value <= population.on_track_threshold "
+                          f"({config.population.on_track_threshold})")
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a scenario TOML file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"scenario file not found: {path}")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: not valid TOML: {err}") from None
+    try:
+        config = from_dict(data)
+    except ConfigError as err:
+        raise ConfigError(f"{path}: {err}") from None
+    if "name" not in data.get("scenario", {}):
+        config = config.with_values({"scenario.name": path.stem})
+    return config
+
+
+def parameter_table_markdown() -> str:
+    """The parameter table of docs/ODD.md, generated from SCHEMA so the two cannot drift."""
+    lines = ["| parameter | default | allowed | meaning |", "|---|---|---|---|"]
+    for section, items in SCHEMA.items():
+        for name, item in items.items():
+            default = item["default"]
+            allowed = "true / false" if isinstance(default, bool) else (
+                "text" if isinstance(default, str) else _describe_range(item))
+            lines.append(f"| `{section}.{name}` | {default!r} | {allowed} | {item['doc']} |")
+    return "\n".join(lines)
