@@ -32,7 +32,9 @@ browser:
 
 test: $(ALL) browser
 	$(BIN)/python -m ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest; status=$$?; \
+	  if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; \
+	  exit $$status
 
 dashboard: $(ALL)
 	$(BIN)/collective-impact dashboard
