@@ -71,7 +71,7 @@ def format_comparison(table: pd.DataFrame, n_seeds: int) -> str:
     body = [(r["outcome"], cell(r, "isolated"), cell(r, "collective"), cell(r, "difference"))
             for _, r in table.iterrows()]
     widths = [max(len(str(x[i])) for x in [header, *body]) for i in range(4)]
-    line = "  ".join("{:<%d}" % w for w in widths)
+    line = "  ".join(f"{{:<{w}}}" for w in widths)
     out = [f"Final quarter, mean [95% interval] over {n_seeds} seeds; difference is paired "
            f"by seed (same world in both arms).", line.format(*header),
            line.format(*("-" * w for w in widths))]

@@ -84,18 +84,22 @@ class Backbone(Agent):
         cfg = self.model.config
         self.budget = cfg.funding.backbone_share * self.model.funding_pool
         self.staff = self.budget / cfg.backbone.cost_per_staff
-        capacity = self.staff * cfg.backbone.span
         participants = int(self.model.participating.sum())
-        self.coverage = min(1.0, capacity / participants) if participants else 1.0
+        self.coverage = coverage(self.staff, cfg.backbone.span, participants)
         self.intensity = function_intensity(self.coverage, self.model.effort_shares)
 
 
-def function_intensity(coverage: float, effort_shares: dict[str, float]) -> dict[str, float]:
+def coverage(staff: float, span: float, participants: int) -> float:
+    """Share of participants the backbone can support: ``min(1, staff * span / participants)``."""
+    return min(1.0, staff * span / participants) if participants else 1.0
+
+
+def function_intensity(coverage_share: float, effort_shares: dict[str, float]) -> dict[str, float]:
     """Intensity of each backbone function: coverage times effort relative to an even split.
 
     ``effort_shares`` holds the enabled functions' shares of effort (summing to 1);
     with an even split every function runs at ``coverage``.
     """
     even = 1.0 / len(effort_shares)
-    return {f: coverage * min(1.0, effort_shares.get(f, 0.0) / even) if f in effort_shares
-            else 0.0 for f in BACKBONE_FUNCTIONS}
+    return {f: coverage_share * min(1.0, effort_shares[f] / even) if f in effort_shares else 0.0
+            for f in BACKBONE_FUNCTIONS}

@@ -45,7 +45,7 @@ CONDITIONS = (
 
 
 class ConfigError(ValueError):
-    """A scenario value a user wrote is wrong; the message names field, value and what is allowed."""
+    """A scenario value is wrong; the message names the field, the value and what is allowed."""
 
 
 def spec(default, lo=None, hi=None, doc="", lo_open=False):

@@ -51,6 +51,38 @@ IMPROVEMENT_TOLERANCE = 0.005
 CREDIBLE_PROGRESS = 0.05
 
 
+def service_gain(theta, expertise, status, prerequisite, complementarity):
+    """Effect of one service: true effectiveness x expertise x complementarity x headroom.
+
+    With complementarity c, progress is scaled by ``(1 - c) + c * prerequisite``, the
+    person's status in the prerequisite area (1 for the first area)."""
+    c = complementarity
+    return theta * expertise * ((1 - c) + c * prerequisite) * (1 - status)
+
+
+def combined_gain(total_gain, count, decay):
+    """What ``count`` services to one person-area are worth together, given their summed
+    single-service gains: mean gain x (1 + d + ... + d^(n-1)), diminishing returns."""
+    count = np.asarray(count, dtype=float)
+    safe = np.maximum(count, 1.0)
+    dose = count if decay == 1.0 else (1 - decay**count) / (1 - decay)
+    return np.where(count > 0, total_gain / safe * dose, 0.0)
+
+
+def updated_trust(trust, talk, tightness, growth, decay, penalty):
+    """Trust grows with communication (less under dictation) and always decays (faster
+    under dictation): ``t + growth*talk*(1-tight)*(1-t) - decay*(1+penalty*tight)*t``."""
+    gained = growth * talk * (1.0 - tightness) * (1.0 - trust)
+    lost = decay * (1.0 + penalty * tightness) * trust
+    return np.clip(trust + gained - lost, 0.0, 1.0)
+
+
+def bayes_update(mean, precision, observed, observed_precision):
+    """Precision-weighted update of a normal belief by an observation."""
+    new_precision = precision + observed_precision
+    return (precision * mean + observed_precision * observed) / new_precision, new_precision
+
+
 class CollectiveImpactModel(Model):
     """Organizations working on one social problem, with or without a funded backbone.
 
@@ -231,9 +263,8 @@ class CollectiveImpactModel(Model):
         if cond.continuous_communication:
             talk = 0.5 * (self.intensity["facilitating_dialogue"]
                           + self.intensity["communication"])
-        growth = col.trust_growth * talk * part * (1.0 - tight) * (1.0 - self.trust)
-        decay = col.trust_decay * (1.0 + col.control_trust_penalty * tight) * self.trust
-        self.trust = np.clip(self.trust + growth - decay, 0.0, 1.0)
+        self.trust = updated_trust(self.trust, talk * part, tight, col.trust_growth,
+                                   col.trust_decay, col.control_trust_penalty)
 
         if cond.common_agenda:
             # Agreed first as a consensus of partners' agendas, then steered by comparable
@@ -272,7 +303,7 @@ class CollectiveImpactModel(Model):
         g = self.common_agenda[None, :]
         if cond.mutually_reinforcing:
             # Differentiated action: follow the common agenda where you are good at it.
-            target = g * self.expertise
+            target = g * self.expertise**3
             target /= target.sum(axis=1, keepdims=True)
         else:
             target = np.repeat(g, len(self.trust), axis=0)
@@ -379,21 +410,15 @@ class CollectiveImpactModel(Model):
         cfg = self.config
         M, K = self.status.shape
         o, k, i, a = services["org"], services["area"], services["person"], services["intervention"]
-        c = cfg.problem.complementarity
         prerequisite = np.where(k > 0, self.status[i, np.maximum(k - 1, 0)], 1.0)
-        gain = (self.theta_local[o, k, a] * self.expertise[o, k]
-                * ((1 - c) + c * prerequisite) * (1 - self.status[i, k]))
+        gain = service_gain(self.theta_local[o, k, a], self.expertise[o, k], self.status[i, k],
+                            prerequisite, cfg.problem.complementarity)
         cell = i * K + k
         total = np.bincount(cell, weights=gain, minlength=M * K)
         count = np.bincount(cell, minlength=M * K)
-        d = cfg.problem.duplication_decay
-        served = count > 0
-        # n services to one person-area are worth mean gain x (1 + d + ... + d^(n-1)).
-        dose = count[served] if d == 1.0 else (1 - d ** count[served]) / (1 - d)
-        delta = np.zeros(M * K)
-        delta[served] = total[served] / count[served] * dose
+        delta = combined_gain(total, count, cfg.problem.duplication_decay)
         self._high_need_before = self.status < cfg.population.high_need_threshold
-        self._served_cells = served.reshape(M, K)
+        self._served_cells = (count > 0).reshape(M, K)
         self.status = np.clip(self.status + delta.reshape(M, K), 0.0, 1.0)
         self.status += cfg.population.drift_rate * (self.baseline - self.status)
 
@@ -414,10 +439,8 @@ class CollectiveImpactModel(Model):
         bias = self.metric_bias[oo, kk, aa]
         observed = truth + bias + self.rng.normal(0.0, 1.0, len(n)) * np.sqrt(noise_var / n)
         precision = n / noise_var
-        old_p = self.belief_precision[oo, kk, aa]
-        self.belief_mean[oo, kk, aa] = (old_p * self.belief_mean[oo, kk, aa]
-                                        + precision * observed) / (old_p + precision)
-        self.belief_precision[oo, kk, aa] = old_p + precision
+        self.belief_mean[oo, kk, aa], self.belief_precision[oo, kk, aa] = bayes_update(
+            self.belief_mean[oo, kk, aa], self.belief_precision[oo, kk, aa], observed, precision)
         if not (cfg.conditions.shared_measurement and self.data_maturity > 0):
             return
         # Pooled data: yardsticks agree to the extent m; only partners who trust enough share,
