@@ -220,7 +220,8 @@ class CollectiveImpactModel(Model):
 
     # ------------------------------------------------------------------ mechanisms
     def _coordinate(self) -> None:
-        """Backbone capacity: staff, coverage and each function's intensity this quarter."""
+        """This quarter's pool; backbone capacity: staff, coverage and function intensities."""
+        self.funding_pool = self.config.funding.pool * (1.0 + self.pool_growth)
         if self.backbone is not None:
             self.backbone.step()
             self.coverage, self.intensity = self.backbone.coverage, self.backbone.intensity
@@ -283,7 +284,6 @@ class CollectiveImpactModel(Model):
     def _fund(self) -> None:
         """Split the pool: backbone share, then grants, tilted toward evidence of effect."""
         cfg = self.config
-        self.funding_pool = cfg.funding.pool * (1.0 + self.pool_growth)
         self.backbone_spending = self.backbone.budget if self.backbone is not None else 0.0
         program = self.funding_pool - self.backbone_spending
         weight = self.base_grant_share.copy()

@@ -1,0 +1,97 @@
+"""The patterns of DESIGN.md, checked as statistics over seeds at sensible parameters.
+
+Each test compares collective and isolated runs of the same seeds (common random
+numbers), so a paired difference measures the connective tissue alone. A pattern
+the model does not show is marked xfail(strict=True) with the finding; docs/ODD.md
+reports it, and the test fails loudly if the model starts showing it.
+"""
+
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from experiments.runner import derive_seed
+from experiments.summary import interval
+from model import Config, load_config, run_model
+
+pytestmark = pytest.mark.slow
+
+CONFIGS = Path(__file__).resolve().parent.parent / "configs"
+SEEDS = tuple(derive_seed(2024, i) for i in range(8))
+DEFAULT = load_config(CONFIGS / "default.toml")
+
+
+@cache
+def _run(config: Config, seed: int):
+    return run_model(config, seed=seed)
+
+
+def paired_gap(config: Config, column: str = "composite_index") -> np.ndarray:
+    """Collective minus isolated, per seed (rows) and quarter (columns)."""
+    return np.array([(_run(config, s)[column] - _run(config.isolated(), s)[column]).to_numpy()
+                     for s in SEEDS])
+
+
+def final_gain(values: dict | None = None) -> np.ndarray:
+    return paired_gap(DEFAULT.with_values(values or {}))[:, -1]
+
+
+def test_collective_beats_isolated_at_ten_years():
+    mean, lo, _ = interval(final_gain())
+    assert lo > 0, f"composite gain {mean:.4f}, 95% interval starts at {lo:.4f}"
+    per_dollar = paired_gap(DEFAULT, "outcome_per_million")[:, -1]
+    mean, lo, _ = interval(per_dollar)
+    assert lo > 0, f"outcome per $1M gain {mean:.1f}, 95% interval starts at {lo:.1f}"
+
+
+def test_j_curve_collective_starts_below_isolated():
+    gap = paired_gap(DEFAULT)
+    first_year = gap[:, 1:5].mean(axis=1)
+    mean, _, hi = interval(first_year)
+    assert hi < 0, f"first-year gap {mean:.5f}, 95% interval ends at {hi:.5f}"
+    assert interval(gap[:, -1])[1] > 0
+
+
+def test_interior_optimum_in_backbone_share():
+    none, moderate, heavy = (final_gain({"funding.backbone_share": s})
+                             for s in (0.0, 0.05, 0.3))
+    assert np.all(none == 0.0)  # s = 0 is isolated impact
+    assert interval(moderate - none)[1] > 0
+    assert interval(moderate - heavy)[1] > 0, "too much backbone starves programs"
+
+
+@pytest.mark.parametrize("scenario", ["underfunded_backbone", "no_shared_metrics",
+                                      "tight_control"])
+def test_failure_modes_lose_much_of_the_benefit(scenario):
+    well_run = final_gain()
+    failing = paired_gap(load_config(CONFIGS / f"{scenario}.toml"))[:, -1]
+    assert failing.mean() < 0.5 * well_run.mean(), (
+        f"{scenario} keeps {failing.mean() / well_run.mean():.0%} of the benefit")
+    assert interval(well_run - failing)[1] > 0
+
+
+def test_value_grows_with_number_of_organizations():
+    # Same money per organization, so only the number of partners changes.
+    gains = [final_gain({"organizations.count": n, "funding.pool": 5e6 * n / 60}).mean()
+             for n in (15, 60, 240)]
+    assert gains[0] < gains[1] < gains[2], gains
+
+
+def test_value_grows_with_measurement_noise():
+    quiet = final_gain({"learning.observation_noise": 0.05})
+    noisy = final_gain({"learning.observation_noise": 1.0})
+    mean, lo, _ = interval(noisy - quiet)
+    assert lo > 0, f"noisy minus quiet gain {mean:.4f}, interval starts at {lo:.4f}"
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "Finding (docs/ODD.md, 'Patterns'): the gain of collective impact shrinks as "
+    "complementarity grows, absolutely and relative to what isolated programs achieve: a "
+    "pipeline damps every service, and most of all those that referrals steer to high-need "
+    "people, who also lag in the prerequisite areas."))
+def test_value_grows_with_complementarity():
+    independent = final_gain({"problem.complementarity": 0.0})
+    pipeline = final_gain({"problem.complementarity": 1.0})
+    assert interval(pipeline - independent)[1] > 0
