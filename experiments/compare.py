@@ -49,7 +49,7 @@ def _write(result: Comparison, config: Config) -> None:
                            "composite_index.png", "areas.png"])
     write_table(result.steps, out / "steps.parquet", info)
     write_table(result.runs, out / "runs.parquet", info)
-    result.table.to_csv(out / "comparison.csv", index=False, float_format="%.6g")
+    result.table.to_csv(out / "comparison.csv", index=False)
     figures.save(figures.composite_figure(result.steps, _title(config)),
                  out / "composite_index.png")
     figures.save(figures.areas_figure(result.steps, list(config.area_names)), out / "areas.png")
