@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -9,6 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from experiments.provenance import atomic_write_bytes  # noqa: E402
 from experiments.summary import interval  # noqa: E402
 
 ARM_COLOURS = {"isolated": "#E69F00", "collective": "#0072B2"}
@@ -47,6 +50,7 @@ def composite_figure(steps: pd.DataFrame, title: str = ""):
     top.set_ylabel("Composite index\n(mean status, 0-1)")
     top.set_title(title or "Composite index: isolated vs collective impact")
     top.legend(loc="upper left", frameon=False)
+    top.set_xlabel("")
     wide = steps.pivot_table(index=["seed", "step"], columns="arm", values="composite_index")
     gap = (wide["collective"] - wide["isolated"]).rename("gap").reset_index()
     rows = [(step, *interval(g.gap)) for step, g in gap.groupby("step")]
@@ -80,5 +84,8 @@ def areas_figure(steps: pd.DataFrame, area_names: list[str]):
 
 
 def save(fig, path) -> None:
-    fig.savefig(path, dpi=150, bbox_inches="tight")
+    """Write a figure atomically (format from the file name) and free it."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=str(path).rsplit(".", 1)[-1], dpi=150, bbox_inches="tight")
     plt.close(fig)
+    atomic_write_bytes(path, buffer.getvalue())
