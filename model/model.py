@@ -189,9 +189,8 @@ class CollectiveImpactModel(Model):
         self.cumulative_gain = 0.0
         self.cumulative_spending = 0.0
         self._coordinate()
-        self._initial_indicators = None
+        self._start = self._area_indicators()
         self.indicators = self._measure(services=None)
-        self._initial_indicators = dict(self.indicators)
 
     # ------------------------------------------------------------------ one quarter
     def step(self) -> None:
@@ -203,7 +202,10 @@ class CollectiveImpactModel(Model):
         self._apply_outcomes(services)
         self._learn(services)
         self._mature_data_system()
+        self.cumulative_gain += float((self.status - self.baseline).sum())
+        self.cumulative_spending += self.funding_pool
         self.indicators = self._measure(services)
+        self._grow_pool(self.indicators["composite_index"])
         self.datacollector.collect(self)
 
     def run(self, steps: int | None = None) -> pd.DataFrame:
@@ -466,29 +468,27 @@ class CollectiveImpactModel(Model):
             self.data_maturity += rate * (1.0 - self.data_maturity)
 
     # ------------------------------------------------------------------ outputs
-    def _measure(self, services: dict | None) -> dict[str, float]:
-        cfg = self.config
-        M, K = self.status.shape
-        pop = cfg.population
+    def _area_indicators(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per area: mean status, share on track, and the equity gap (mean status of the
+        highest minus the lowest baseline quintile)."""
         means = self.status.mean(axis=0)
-        on_track = (self.status >= pop.on_track_threshold).mean(axis=0)
-        by_quintile = np.array([self.status[self.quintile == q].mean(axis=0) for q in (0, 4)])
-        equity_by_area = by_quintile[1] - by_quintile[0]
+        on_track = (self.status >= self.config.population.on_track_threshold).mean(axis=0)
+        equity = (self.status[self.quintile == 4].mean(axis=0)
+                  - self.status[self.quintile == 0].mean(axis=0))
+        return means, on_track, equity
+
+    def _measure(self, services: dict | None) -> dict[str, float]:
+        M, K = self.status.shape
+        means, on_track, equity_by_area = self._area_indicators()
         out: dict[str, float] = {"composite_index": float(means.mean())}
-        for name, mean, share in zip(cfg.area_names, means, on_track, strict=True):
+        for name, mean, share in zip(self.config.area_names, means, on_track, strict=True):
             out[f"mean_{name}"] = float(mean)
             out[f"on_track_{name}"] = float(share)
-        initial = self._initial_indicators
-        if initial is None:
-            self._initial_equity = equity_by_area
-            improved = 0
-        else:
-            improved = sum(
-                int(out[f"mean_{n}"] > initial[f"mean_{n}"] + IMPROVEMENT_TOLERANCE)
-                + int(out[f"on_track_{n}"] > initial[f"on_track_{n}"] + IMPROVEMENT_TOLERANCE)
-                + int(equity_by_area[j] < self._initial_equity[j] - IMPROVEMENT_TOLERANCE)
-                for j, n in enumerate(cfg.area_names))
-        out["indicators_improved"] = improved
+        start_means, start_on_track, start_equity = self._start
+        improved = (np.sum(means > start_means + IMPROVEMENT_TOLERANCE)
+                    + np.sum(on_track > start_on_track + IMPROVEMENT_TOLERANCE)
+                    + np.sum(equity_by_area < start_equity - IMPROVEMENT_TOLERANCE))
+        out["indicators_improved"] = int(improved)
         out["indicators_total"] = 3 * K
         if services is None:  # the starting state: nobody served yet
             services_n, duplication, unmet, referral = 0, 0.0, 1.0, 0.0
@@ -500,9 +500,6 @@ class CollectiveImpactModel(Model):
             unmet = float((high & ~self._served_cells).sum() / high.sum()) if high.any() else 0.0
             referral = float(services["referred"].sum() / services_n) if services_n else 0.0
         gain = float((self.status - self.baseline).sum())
-        if services is not None:
-            self.cumulative_gain += gain
-            self.cumulative_spending += self.funding_pool
         out.update({
             "duplication": duplication,
             "unmet_need": unmet,
@@ -522,7 +519,6 @@ class CollectiveImpactModel(Model):
             "data_maturity": float(self.data_maturity),
             "alignment": float(self.alignment.mean()),
         })
-        self._update_pool_growth(out["composite_index"])
         return out
 
     def _learning_error(self) -> float:
@@ -533,13 +529,11 @@ class CollectiveImpactModel(Model):
         picked = np.take_along_axis(self.theta_local, believed[..., None], axis=2)[..., 0]
         return float((best - picked).mean())
 
-    def _update_pool_growth(self, composite: float) -> None:
-        """Funders grow the pool when the shared data credibly shows progress."""
-        if self._initial_indicators is None:
-            return
+    def _grow_pool(self, composite: float) -> None:
+        """Funders grow next quarter's pool when the shared data credibly shows progress."""
         cfg = self.config
         shown = (self.data_maturity * cfg.collaboration.metric_agreement
-                 * max(0.0, composite - self._initial_indicators["composite_index"]))
+                 * max(0.0, composite - self._start[0].mean()))
         target = cfg.funding.max_pool_growth * min(1.0, shown / CREDIBLE_PROGRESS)
         self.pool_growth += 0.25 * self.intensity["mobilizing_funding"] * (
             target - self.pool_growth)
