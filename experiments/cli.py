@@ -54,6 +54,88 @@ def _cmd_params(args) -> None:
     print(parameter_table_markdown())
 
 
+def _cmd_sweep(args) -> None:
+    from experiments.design import load_experiment
+    from experiments.report import report
+    from experiments.sweep import run_sweep
+
+    experiment = load_experiment(args.experiment, replications=args.seeds,
+                                 steps_tables=args.steps_tables)
+    try:
+        result = run_sweep(experiment, args.out, jobs=args.jobs, backend=args.backend,
+                           scheduler=args.scheduler, progress=not args.quiet)
+    except KeyboardInterrupt:
+        print("finished runs are saved; run the same command again to resume", file=sys.stderr)
+        raise
+    print(f"{experiment.name}: {len(result.runs)} rows ({result.executed} runs made now, "
+          f"{result.skipped} already done) in {result.out_dir}/")
+    for path in [result.out_dir / "runs.parquet", *report(result.out_dir)]:
+        print(f"wrote {path}")
+
+
+def _cmd_sensitivity(args) -> None:
+    from experiments.design import load_experiment
+    from experiments.report import report
+    from experiments.sensitivity import run_sensitivity
+
+    experiment = load_experiment(args.experiment, replications=args.seeds)
+    try:
+        result = run_sensitivity(experiment, args.method, args.n, args.outcome, args.out,
+                                 jobs=args.jobs, backend=args.backend,
+                                 scheduler=args.scheduler, progress=not args.quiet)
+    except KeyboardInterrupt:
+        print("finished runs are saved; run the same command again to resume", file=sys.stderr)
+        raise
+    print(f"{experiment.name}: {result.method} indices of {result.outcome}")
+    print(result.table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    for path in [result.out_dir / "indices.csv", *report(result.out_dir)]:
+        print(f"wrote {path}")
+
+
+def _cmd_report(args) -> None:
+    from experiments.report import report
+
+    for path in report(args.results):
+        print(f"wrote {path}")
+
+
+def _add_parallel_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--jobs", type=_jobs, default=os.cpu_count() or 1,
+                        help="parallel workers (default: all cores)")
+    parser.add_argument("--backend", choices=("loky", "dask"), default="loky",
+                        help="joblib backend: local processes (loky) or a Dask cluster")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="Dask scheduler address, e.g. tcp://host:8786 (default: a local "
+                             "cluster of --jobs workers)")
+    parser.add_argument("--seeds", type=_positive,
+                        help="replications per point (default: the experiment file's)")
+    parser.add_argument("--out", help="output folder (default: results/<experiment>/)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _cmd_dashboard(args) -> None:
+    import importlib.util
+
+    # Solara is imported by serve(), after it has set Solara's environment (an optional extra,
+    # so the other commands work without it).
+    if importlib.util.find_spec("solara") is None:
+        raise UserError("the dashboard needs the 'dashboard' extra: "
+                        "pip install -e '.[dashboard]'")
+    from dashboard.server import ServeError, serve
+
+    try:
+        serve(host=args.host, port=args.port, configs=args.configs, open_browser=args.open)
+    except ServeError as err:
+        raise UserError(str(err)) from None
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be 0 (any free port) to 65535, got {value}")
+    return value
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -94,6 +176,41 @@ def build_parser() -> argparse.ArgumentParser:
 
     params = sub.add_parser("params", help="print every parameter with default and range")
     params.set_defaults(func=_cmd_params)
+
+    dash = sub.add_parser("dashboard", help="serve the interactive dashboard on this machine")
+    dash.add_argument("--port", type=_port, default=8765,
+                      help="port to listen on (default 8765; 0 = any free port)")
+    dash.add_argument("--host", default="127.0.0.1",
+                      help="address to listen on (default 127.0.0.1: this machine only)")
+    dash.add_argument("--configs", help="folder of scenario files for the scenario list and "
+                      "exports (default: ./configs)")
+    dash.add_argument("--open", action="store_true", help="also open it in a web browser")
+    dash.set_defaults(func=_cmd_dashboard)
+
+    sweep = sub.add_parser("sweep", help="run an experiment file's grid (resumable)")
+    sweep.add_argument("experiment", help="experiment TOML file, e.g. "
+                                          "configs/experiments/funding.toml")
+    _add_parallel_options(sweep)
+    sweep.add_argument("--steps-tables", action="store_true",
+                       help="also keep every run's per-step table (steps.parquet)")
+    sweep.set_defaults(func=_cmd_sweep)
+
+    sens = sub.add_parser("sensitivity", help="Sobol or Morris indices over an experiment's "
+                                              "ranges")
+    sens.add_argument("experiment", help="experiment TOML file with {min, max} ranges")
+    sens.add_argument("--method", choices=("sobol", "morris"),
+                      help="default: the file's [sensitivity] method, else sobol")
+    sens.add_argument("--n", type=_positive,
+                      help="Sobol base sample (a power of 2; runs n x (factors + 2) points) or "
+                           "Morris trajectories (default: the file's, else 64 / 10)")
+    sens.add_argument("--outcome", help="outcome analysed, e.g. composite_index or "
+                                        "gain:composite_index (collective minus isolated)")
+    _add_parallel_options(sens)
+    sens.set_defaults(func=_cmd_sensitivity)
+
+    rep = sub.add_parser("report", help="redraw the figures of a results folder")
+    rep.add_argument("results", help="results folder, e.g. results/funding")
+    rep.set_defaults(func=_cmd_report)
     return parser
 
 
