@@ -1,0 +1,36 @@
+"""docs/ODD.md stays true to the code: its parameter table is the generated one, and every
+output column the model produces is described in it."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from model import CollectiveImpactModel, Config
+from model.config import parameter_table_markdown
+
+ODD = Path(__file__).resolve().parent.parent / "docs" / "ODD.md"
+BEGIN, END = "<!-- parameters:begin -->", "<!-- parameters:end -->"
+
+
+@pytest.fixture(scope="module")
+def odd_text() -> str:
+    return ODD.read_text(encoding="utf-8")
+
+
+def test_parameter_table_is_the_generated_one(odd_text):
+    assert odd_text.count(BEGIN) == 1 and odd_text.count(END) == 1, (
+        f"docs/ODD.md needs exactly one {BEGIN} ... {END} block")
+    block = odd_text.split(BEGIN, 1)[1].split(END, 1)[0]
+    assert block.strip("\n") == parameter_table_markdown(), (
+        "the parameter table in docs/ODD.md differs from the code; paste the output of "
+        "`collective-impact params` between the markers")
+
+
+def test_every_output_column_is_documented(odd_text):
+    config = Config.from_dict({"population": {"size": 200}, "organizations": {"count": 5},
+                               "run": {"steps": 2}})
+    columns = CollectiveImpactModel(config).run().columns
+    documented = set(re.findall(r"`([a-z0-9_]+)`", odd_text))
+    missing = [c for c in columns if c not in documented]
+    assert not missing, f"output columns not described in docs/ODD.md: {missing}"
