@@ -1,0 +1,455 @@
+"""The dashboard page: isolated and collective impact side by side, live in the browser.
+
+Serve it with ``collective-impact dashboard`` (or ``solara run dashboard.app --production``).
+
+Why a Solara page of our own rather than Mesa's ``SolaraViz``: SolaraViz drives one model
+instance built from one parameter dict. Here two models, the isolated and the collective arm
+of one seed, must step in lockstep and restart together; the page also needs a "run to the
+end" button, a scenario picker, typed values validated by the model's ``Config`` (with the
+error shown in the page) and scenario export. The page keeps SolaraViz's conventions:
+Reset / Play / Step, a play loop in a thread, and changing a parameter restarts the run.
+
+The page holds no simulation logic: ``dashboard.levers`` validates and exports settings,
+``dashboard.arms`` runs the two arms, ``dashboard.charts`` and ``dashboard.network`` draw,
+``dashboard.captions`` holds the words.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import markdown
+import solara
+
+from dashboard import charts, network
+from dashboard.arms import ARM_TITLES, ARMS, PairedRun, Snapshot
+from dashboard.captions import CAPTIONS, HOW_TO, INTRO
+from dashboard.levers import (
+    LEVERS,
+    SEED,
+    Lever,
+    apply_typed,
+    apply_value,
+    configs_dir,
+    export_path,
+    export_scenario,
+    exported_config,
+    load_scenario,
+    safe_name,
+    scenario_files,
+)
+from dashboard.widgets import Echarts
+from model import Config, ConfigError
+
+PLAY_PAUSE_SECONDS = 0.05  # rest between frames while playing; drawing sets the real pace
+SPEEDS = {"slow": 1, "medium": 2, "fast": 4}  # quarters per frame while playing
+
+CSS = """
+.ci-page { max-width: 1280px; margin: 0 auto; padding: 4px 12px 40px 12px; }
+.ci-intro { font-size: 14.5px; line-height: 1.5; color: #2b2b2b; }
+.ci-intro p, .ci-intro li { margin-bottom: 4px; }
+.ci-numbers table { width: 100%; border-collapse: collapse; }
+.ci-numbers th, .ci-numbers td { padding: 4px 6px; border-bottom: 1px solid #eee; }
+.ci-numbers th:not(:first-child), .ci-numbers td:not(:first-child) {
+    text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.ci-card { border-radius: 10px !important; padding: 14px 18px !important;
+           margin: 8px 0 !important; }
+.ci-caption { font-size: 13.5px; color: #3c3c3c; line-height: 1.45; }
+.ci-caption p { margin-bottom: 4px; }
+.ci-prose strong { font-weight: 700; }
+.ci-label { font-size: 12px; color: #666; text-transform: uppercase; letter-spacing: .04em; }
+.ci-big { font-size: 30px; font-weight: 600; line-height: 1.15;
+          font-variant-numeric: tabular-nums; }
+.ci-num { font-size: 17px; font-weight: 600; font-variant-numeric: tabular-nums; }
+.ci-sub { font-size: 13px; color: #555; }
+.ci-arm-isolated { border-top: 5px solid #D55E00 !important; }
+.ci-arm-collective { border-top: 5px solid #0072B2 !important; }
+.ci-step { font-size: 20px; font-weight: 600; font-variant-numeric: tabular-nums; }
+.ci-headline { font-size: 16px; margin: 12px 4px 0 4px; }
+.ci-headline p { margin: 0; }
+.ci-lever { margin-bottom: 10px; }
+.ci-lever-title { font-size: 14px; font-weight: 600; }
+.ci-lever-value { font-size: 13px; color: #0072B2; font-weight: 600; }
+.ci-help { font-size: 12px; color: #666; line-height: 1.35; }
+.ci-input { max-width: 96px; }
+.ci-side-title { font-size: 13px; font-weight: 700; color: #444; text-transform: uppercase;
+                 letter-spacing: .05em; margin: 14px 0 6px 0; }
+"""
+
+
+# ------------------------------------------------------------------ small building blocks
+def _typed_text(lever: Lever, config: Config) -> str:
+    value = lever.shown(config)
+    return str(value) if lever.integer else f"{value:g}"
+
+
+@solara.component
+def Prose(text: str, classes: list[str] | None = None):
+    """Our own markdown, turned into HTML on the server (solara.Markdown would fetch KaTeX
+    from a CDN this page must not depend on)."""
+    html = solara.use_memo(lambda: markdown.markdown(text, extensions=["tables"]), [text])
+    solara.HTML(tag="div", unsafe_innerHTML=html, classes=["ci-prose", *(classes or [])])
+
+
+@solara.component
+def Caption(key: str):
+    c = CAPTIONS[key]
+    Prose(f"**What you see.** {c.what}\n\n**Notice.** {c.notice}\n\n**Try.** {c.try_}",
+          classes=["ci-caption"])
+
+
+@solara.component
+def Panel(title: str, caption: str, children=[]):  # noqa: B006 - reacton's children idiom
+    """A card: title, whatever is inside the ``with`` block, then the plain-language caption."""
+    with solara.Card(classes=["ci-card", f"ci-panel-{caption}"], elevation=1):
+        solara.HTML(tag="h3", unsafe_innerHTML=title, style="margin: 0 0 6px 0;")
+        solara.Column(children=children, gap="6px")
+        Caption(caption)
+
+
+@solara.component
+def Chart(build: Callable, snap: Snapshot, name: str, height: int, option: str | None = None):
+    """An ECharts chart drawn by the browser; its option is rebuilt when the run moves."""
+    figure = solara.use_memo(lambda: build(snap) if option is None else build(snap, option),
+                             [snap, option])
+    Echarts(figure, attributes={"class": f"ci-chart ci-chart-{name}",
+                                "style": f"height: {height}px; width: 100%;"})
+
+
+# ------------------------------------------------------------------ the sidebar
+@solara.component
+def LeverControl(lever: Lever, config: Config, on_config: Callable[[Config], None]):
+    """A slider for quick moves and a box for exact values; a refused value is explained."""
+    error = solara.use_reactive(None)
+    lo, hi, step = lever.slider
+
+    def set_value(shown):
+        try:
+            new = apply_value(config, lever.key, lever.stored(shown))
+        except ConfigError as err:
+            error.set(f"{lever.label}: {err}")
+            return
+        error.set(None)
+        on_config(new)
+
+    def typed(text):
+        try:
+            new = apply_typed(config, lever, text or "")
+        except ConfigError as err:
+            error.set(str(err))
+            return
+        error.set(None)
+        on_config(new)
+
+    name = lever.key.split(".")[1]
+    with solara.Column(gap="0px", classes=["ci-lever", f"ci-lever-{name}"]):
+        with solara.Row(justify="space-between", style={"align-items": "baseline"}):
+            solara.Text(lever.label, classes=["ci-lever-title"])
+            solara.Text(lever.describe(config), classes=["ci-lever-value"])
+        with solara.Row(style={"align-items": "center"}, gap="10px"):
+            slider = solara.v.Slider(v_model=lever.shown(config), min=lo, max=hi, step=step,
+                                     hide_details=True, thumb_label=True,
+                                     class_=f"ci-slider ci-slider-{name}",
+                                     style_="flex: 1 1 auto;")
+            solara.v.use_event(slider, "change", lambda *args: set_value(args[-1]))
+            solara.InputText("", value=_typed_text(lever, config), on_value=typed, dense=True,
+                             error=bool(error.value), classes=["ci-input", f"ci-input-{name}"],
+                             hide_details=True)
+        solara.Text(lever.help, classes=["ci-help"])
+        if error.value:
+            solara.Error(error.value, dense=True, classes=["ci-error"])
+
+
+@solara.component
+def ScenarioPicker(name: str, description: str, on_pick: Callable[[str], None], message):
+    names = list(scenario_files())
+    if name not in names:
+        names = [name, *names]
+    solara.Select("Scenario", values=names, value=name, on_value=on_pick,
+                  classes=["ci-scenario"])
+    if description:
+        solara.Text(description, classes=["ci-help"])
+    if message:
+        solara.Error(message, dense=True, classes=["ci-error"])
+
+
+@solara.component
+def SeedControl(config: Config, on_config: Callable[[Config], None]):
+    error = solara.use_reactive(None)
+
+    def typed(text):
+        try:
+            new = apply_typed(config, SEED, text or "")
+        except ConfigError as err:
+            error.set(str(err))
+            return
+        error.set(None)
+        on_config(new)
+
+    def new_world():
+        error.set(None)
+        on_config(config.with_values({"run.seed": random.randrange(10_000)}))
+
+    with solara.Column(gap="0px", classes=["ci-lever", "ci-lever-seed"]):
+        with solara.Row(style={"align-items": "center"}, gap="10px"):
+            solara.InputText("Seed", value=str(config.run.seed), on_value=typed, dense=True,
+                             error=bool(error.value), classes=["ci-input-seed"],
+                             hide_details=True, style={"max-width": "140px"})
+            solara.Button("New world", icon_name="mdi-dice-multiple", on_click=new_world,
+                          text=True, color="primary")
+        solara.Text(SEED.help, classes=["ci-help"])
+        if error.value:
+            solara.Error(error.value, dense=True, classes=["ci-error"])
+
+
+@solara.component
+def ExportPanel(config: Config, base: Config):
+    name = solara.use_reactive(f"{base.scenario.name}_custom")
+    target = solara.use_reactive("")
+    result = solara.use_reactive(None)  # (ok, text)
+
+    def current() -> Config:
+        return exported_config(config, name.value, base)
+
+    def export():
+        try:
+            path = Path(target.value) if target.value.strip() else export_path(name.value)
+            written = export_scenario(current(), path)
+        except ConfigError as err:
+            result.set((False, str(err)))
+            return
+        result.set((True, str(written)))
+
+    try:
+        toml_text = current().to_toml()
+        filename = f"{safe_name(name.value)}.toml"
+    except ConfigError:
+        toml_text, filename = "", "scenario.toml"
+
+    solara.InputText("Name", value=name, dense=True, classes=["ci-export-name"],
+                     continuous_update=True)
+    solara.InputText("Save to (optional)", value=target, dense=True,
+                     placeholder=str(export_path(name.value if name.value.strip() else "x")),
+                     continuous_update=True, classes=["ci-export-path"])
+    with solara.Row(gap="8px", style={"flex-wrap": "wrap"}):
+        solara.Button("Export scenario", icon_name="mdi-content-save", on_click=export,
+                      color="primary", outlined=True, classes=["ci-export"])
+        with solara.FileDownload(toml_text, filename=filename, mime_type="application/toml"):
+            solara.Button("Download", icon_name="mdi-download", text=True, color="primary",
+                          disabled=not toml_text)
+    if result.value:
+        ok, text = result.value
+        if ok:
+            solara.Success(f"Wrote {text}. Reproduce this run with "
+                           f"`collective-impact run {text}` (add `--isolated` for the left "
+                           f"side); compare both over many seeds with "
+                           f"`collective-impact compare {text}`.", dense=True,
+                           classes=["ci-export-done"])
+        else:
+            solara.Error(text, dense=True, classes=["ci-error"])
+
+
+# ------------------------------------------------------------------ the main area
+@solara.component
+def Controls(snap: Snapshot, playing, speed, on_step, on_end, on_reset):
+    with solara.Card(classes=["ci-card"], elevation=1):
+        with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}, gap="10px"):
+            solara.Button("Reset", icon_name="mdi-restart", on_click=on_reset, outlined=True,
+                          classes=["ci-reset"])
+            solara.Button("Step", icon_name="mdi-step-forward", on_click=on_step,
+                          color="primary", disabled=playing.value or snap.at_end,
+                          classes=["ci-step-button"])
+            solara.Button("Pause" if playing.value else "Play",
+                          icon_name="mdi-pause" if playing.value else "mdi-play",
+                          on_click=lambda: playing.set(not playing.value), color="primary",
+                          disabled=snap.at_end and not playing.value, classes=["ci-play"])
+            solara.Button("Run to the end", icon_name="mdi-skip-forward", on_click=on_end,
+                          color="primary", disabled=playing.value or snap.at_end,
+                          classes=["ci-run-end"])
+            solara.Text("Speed", classes=["ci-sub"], style={"margin-left": "12px"})
+            solara.ToggleButtonsSingle(value=speed, values=list(SPEEDS), dense=True)
+            solara.v.Spacer()
+            years = snap.step / 4
+            solara.Text(f"Quarter {snap.step} of {snap.horizon}", classes=["ci-step"])
+            solara.Text(f"year {years:g}", classes=["ci-sub"])
+        solara.v.ProgressLinear(value=100 * snap.step / max(snap.horizon, 1), height=4,
+                                color="primary", background_color="#e6eef5",
+                                style_="margin-top: 10px;")
+
+
+@solara.component
+def ArmCard(snap: Snapshot, arm: str):
+    now, start = snap.latest(arm), snap.first(arm)
+    orgs = snap.organizations[arm]
+    change = now.composite_index - start.composite_index
+    bb = orgs.backbone_budget
+    with solara.Card(classes=["ci-card", f"ci-arm-{arm}"], elevation=1):
+        solara.Text(ARM_TITLES[arm], classes=["ci-label"])
+        with solara.Row(style={"align-items": "baseline"}, gap="12px"):
+            solara.Text(f"{now.composite_index:.4f}", classes=["ci-big", f"ci-composite-{arm}"])
+            solara.Text(f"composite index ({change:+.4f} since quarter 0)", classes=["ci-sub"])
+        with solara.Columns([1, 1, 1, 1], gutters_dense=True):
+            for label, value in (
+                ("indicators improved",
+                 f"{int(now.indicators_improved)} of {int(now.indicators_total)}"),
+                ("trust", f"{now.trust:.2f}"),
+                ("taking part", f"{now.participation:.0%}"),
+                ("backbone", "none" if bb is None else f"${bb / 1e6:,.2f} M"),
+            ):
+                with solara.Column(gap="0px"):
+                    solara.Text(value, classes=["ci-num", f"ci-{arm}-{label.split()[0]}"])
+                    solara.Text(label, classes=["ci-sub"])
+
+
+@solara.component
+def Scoreboard(snap: Snapshot):
+    iso = snap.latest("isolated").composite_index
+    col = snap.latest("collective").composite_index
+    diff = col - iso
+    if snap.step == 0:
+        headline = ("Quarter 0: both sides start from the same world. "
+                    "Press Step, Play or Run to the end.")
+    else:
+        lead = ("ahead of" if diff > 0.0005 else "behind" if diff < -0.0005 else "level with")
+        headline = (f"After {snap.step} quarters, collective impact is **{lead}** isolated "
+                    f"impact: composite index {col:.4f} vs {iso:.4f} "
+                    f"(difference {diff:+.4f}).")
+    Prose(headline, classes=["ci-headline"])
+    with solara.Columns([1, 1]):
+        for arm in ARMS:
+            ArmCard(snap, arm)
+
+
+@solara.component
+def Page():
+    solara.Title("Isolated vs collective impact: a funder's sandbox")
+    solara.Style(CSS)
+
+    # ---- state of this browser session
+    start = solara.use_memo(_starting_scenario, [])
+    scenario = solara.use_reactive(start[0])
+    base = solara.use_reactive(start[1])  # the scenario as loaded from its file
+    config = solara.use_reactive(start[1])  # what the levers make of it
+    pick_error = solara.use_reactive(start[2])
+    paired = solara.use_reactive(solara.use_memo(lambda: PairedRun(start[1]), []))
+    version = solara.use_reactive(0)  # bumped after every step, so the page redraws
+    playing = solara.use_reactive(False)
+    speed = solara.use_reactive(next(iter(SPEEDS)))
+    measure = solara.use_reactive("on_track")
+
+    def restart(new: Config):
+        playing.set(False)
+        config.set(new)
+        paired.set(PairedRun(new))
+
+    def pick(name: str):
+        files = scenario_files()
+        try:
+            loaded = load_scenario(files[name])
+        except (ConfigError, KeyError) as err:
+            pick_error.set(f"Could not load scenario '{name}': {err}")
+            return
+        pick_error.set(None)
+        scenario.set(name)
+        base.set(loaded)
+        restart(loaded)
+
+    def step_once():
+        paired.value.step(1)
+        version.set(version.value + 1)
+
+    def run_to_end():
+        playing.set(False)
+        paired.value.run_to_end()
+        version.set(version.value + 1)
+
+    def play_loop(cancel):
+        run = paired.value
+        while playing.value and not cancel.is_set():
+            if run.step(SPEEDS[speed.value]) == 0:
+                playing.set(False)
+                break
+            version.set(version.value + 1)
+            time.sleep(PLAY_PAUSE_SECONDS)
+
+    solara.use_thread(play_loop, dependencies=[playing.value, paired.value],
+                      intrusive_cancel=False)
+    snap = solara.use_memo(lambda: paired.value.snapshot(), [paired.value, version.value])
+
+    # ---- the sidebar: what a funder decides
+    with solara.Sidebar():
+        with solara.Column(gap="0px", style={"padding": "0 6px"}):
+            solara.Text("Scenario", classes=["ci-side-title"])
+            ScenarioPicker(scenario.value, base.value.scenario.description, pick,
+                           pick_error.value)
+            solara.Text("Funder's levers", classes=["ci-side-title"])
+            for lever in LEVERS:
+                LeverControl(lever, config.value, restart)
+            solara.Text("World", classes=["ci-side-title"])
+            SeedControl(config.value, restart)
+            solara.Text("Export this scenario", classes=["ci-side-title"])
+            ExportPanel(config.value, base.value)
+
+    # ---- the main area: what happens
+    with solara.Column(classes=["ci-page"], gap="0px"):
+        with solara.Columns([3, 2]):
+            Prose(INTRO, classes=["ci-intro"])
+            with solara.Card(classes=["ci-card"], elevation=0, style={"background": "#f4f7fa"}):
+                solara.Text("How to use this page", classes=["ci-label"])
+                Prose(HOW_TO, classes=["ci-caption"])
+        Controls(snap, playing, speed, step_once, run_to_end,
+                 lambda: restart(config.value))
+        Scoreboard(snap)
+        with solara.Columns([1, 1]):
+            with Panel("Composite index over time", "composite"):
+                Chart(charts.composite_option, snap, "composite", 330)
+            with Panel("More numbers", "scoreboard"):
+                NumbersTable(snap)
+        with Panel("Organizations: silos and connective tissue", "network"):
+            Chart(network.network_option, snap, "network", 560)
+        with Panel("Indicators by area", "areas"):
+            with solara.ToggleButtonsSingle(value=measure, dense=True):
+                solara.Button("share on track", value="on_track", text=True)
+                solara.Button("average status", value="mean", text=True)
+            Chart(charts.areas_option, snap, "areas", 470, option=measure.value)
+        with Panel("Where the money goes", "money"):
+            Chart(charts.money_option, snap, "money", 360)
+        with Panel("Trust and participation", "trust"):
+            Chart(charts.trust_option, snap, "trust", 310)
+
+
+@solara.component
+def NumbersTable(snap: Snapshot):
+    """More outputs of both arms, as a small markdown table."""
+    rows = [
+        ("composite index", "composite_index", "{:.4f}"),
+        ("indicators improved", "indicators_improved", "{:.0f}"),
+        ("unmet need (high-need cases not served)", "unmet_need", "{:.0%}"),
+        ("duplicated services", "duplication", "{:.1%}"),
+        ("equity gap (top vs bottom fifth)", "equity_gap", "{:.3f}"),
+        ("learning error (how far from the best programs)", "learning_error", "{:.4f}"),
+        ("outcome per $ million (so far)", "outcome_per_million", "{:.2f}"),
+        ("program money this quarter", "program_spending", "${:,.0f}"),
+        ("backbone money this quarter", "backbone_spending", "${:,.0f}"),
+    ]
+    lines = ["| | Isolated | Collective |", "|---|---:|---:|"]
+    for label, column, fmt in rows:
+        values = [fmt.format(float(snap.latest(arm)[column])) for arm in ARMS]
+        lines.append(f"| {label} | {values[0]} | {values[1]} |")
+    Prose("\n".join(lines), classes=["ci-caption", "ci-numbers"])
+
+
+def _starting_scenario() -> tuple[str, Config, str | None]:
+    """The scenario the page opens with: 'default' from the configs folder, else the
+    model's defaults (with the reason shown in the page)."""
+    files = scenario_files()
+    name = "default" if "default" in files else next(iter(files), None)
+    if name is not None:
+        try:
+            return name, load_scenario(files[name]), None
+        except ConfigError as err:
+            return "defaults", Config.from_dict({}), f"Could not load '{name}': {err}"
+    return "defaults", Config.from_dict({}), f"No scenario files found in {configs_dir()}"

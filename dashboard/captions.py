@@ -1,0 +1,99 @@
+"""Plain-language text for the page, in the spirit of NetLogo's Info tab: what you are
+looking at, things to notice, things to try. Kept here so the wording can be edited without
+touching the page's code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+INTRO = """
+**Can a group of organizations achieve more together than the same organizations working
+alone?** This page runs two versions of one community side by side.
+
+* **Isolated impact** (orange): every organization runs its own programs in its own
+  neighbourhood, picks what it believes works from its own evidence, and is funded on its own.
+* **Collective impact** (blue): the same organizations, the same young people and the same
+  money, but part of the money pays for a *backbone* organization that helps them agree on a
+  common agenda, measure results the same way, share what works and keep talking
+  (Kania & Kramer, 2011).
+
+Both sides use the same random world (the *seed*), so any difference between them comes from
+how the organizations work together, not from luck.
+"""
+
+HOW_TO = """
+1. Pick a **scenario** or move the **levers** on the left. Changing a lever starts both runs
+   again from quarter 0. You can also type an exact value in the box beside each slider.
+2. Press **Step** to advance one quarter (three months), **Play** to keep going,
+   **Run to the end** to jump to the horizon, **Reset** to start the same runs over.
+3. Watch the numbers and pictures below. When you like a setting, **export** it: the file
+   reproduces exactly this run with `collective-impact run`, and `collective-impact compare`
+   tests it over many seeds.
+"""
+
+
+@dataclass(frozen=True)
+class Caption:
+    what: str
+    notice: str
+    try_: str
+
+
+CAPTIONS: dict[str, Caption] = {
+    "scoreboard": Caption(
+        what="The latest numbers for each side. The composite index is the average status of "
+             "all young people over all areas (0 = worst, 1 = best). An indicator counts as "
+             "improved when an area's average, its share on track or its equity gap has "
+             "clearly moved the right way since quarter 0.",
+        notice="The backbone costs money that the isolated side spends on programs, so the "
+               "collective side often starts slightly behind.",
+        try_="Run to the end, then change one lever at a time and run again.",
+    ),
+    "composite": Caption(
+        what="The composite index over time: orange for isolated impact, blue for collective "
+             "impact. The dotted line is where both started.",
+        notice="Building trust and a shared data system takes years. Does the blue line pull "
+               "away later on, and by how much?",
+        try_="Set the backbone share to 0: with no backbone the two lines become (nearly) the "
+             "same. Then try 2%, 10% and 30%: is a bigger backbone always better?",
+    ),
+    "areas": Caption(
+        what="One panel per stage of the cradle-to-career pipeline: the share of young people "
+             "on track in that area (or their average status; switch above the chart).",
+        notice="With high complementarity, progress in an early stage such as kindergarten "
+               "readiness helps later stages too, so where the money goes early matters more.",
+        try_="Set complementarity to 1 and then to 0, and compare how the later stages "
+             "respond on each side.",
+    ),
+    "money": Caption(
+        what="Left: money spent each quarter. Blue is program money on the collective side, "
+             "dark blue the backbone, the dashed orange line the isolated side's program money "
+             "(the whole pool). Right: where this quarter's program money goes, by area.",
+        notice="Isolated organizations spend where their missions are; a common agenda moves "
+               "money toward the areas with the biggest gaps. When funders can see credible "
+               "progress in shared data, the pool grows.",
+        try_="Lower the metric agreement: shared data becomes less credible, and both "
+             "learning and pool growth slow down.",
+    ),
+    "trust": Caption(
+        what="Left: average trust of organizations toward the collaborative. Right: the share "
+             "of organizations taking part in it.",
+        notice="On the isolated side nobody takes part and trust slowly fades. On the "
+               "collective side, regular communication builds trust among participants.",
+        try_="Raise the control tightness to 0.8: a backbone that dictates instead of "
+             "aligning loses trust, and partners leave.",
+    ),
+    "network": Caption(
+        what="Each dot is an organization, placed with the others that spend most on the "
+             "same area (colour); a bigger dot is a bigger grant. On the collective side a "
+             "line links every participant to the backbone in the middle: the thicker and "
+             "darker, the more that organization trusts the collaborative. Faded dots work on "
+             "their own.",
+        notice="The isolated side is six silos with no links between them: the picture of "
+               "isolated impact. On the collective side, watch organizations join, links "
+               "thicken as trust grows, and dots move to other areas as the common agenda "
+               "pulls effort toward the gaps.",
+        try_="Underfund the backbone (a share of 1%) with many organizations (200): a few "
+             "staff cannot support everyone, so fewer take part and links stay thin.",
+    ),
+}

@@ -1,0 +1,242 @@
+"""The dashboard's charts as ECharts options, built from a ``Snapshot`` (no Solara here).
+
+The browser draws them (Solara ships ECharts with its local assets), so a new quarter costs
+the server only a few small dicts and the page stays live while playing. Values are rounded
+so that hover tooltips read cleanly. Options are plain JSON-able dicts; the page passes them
+to ``solara.FigureEcharts``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from dashboard.arms import ARM_TITLES, ARMS, Snapshot
+
+ARM_COLORS = {"isolated": "#D55E00", "collective": "#0072B2"}
+BACKBONE_COLOR = "#1F2A44"
+AREA_COLORS = ("#E69F00", "#56B4E9", "#009E73", "#CC79A7", "#7F6BB0", "#A6761D",
+               "#999933", "#44AA99", "#882255", "#DDCC77", "#117733", "#88CCEE")
+TEXT = "#2B2B2B"
+MUTED = "#6B6B6B"
+GRID_LINE = "#EEEEEE"
+FONT = "Roboto, Helvetica, Arial, sans-serif"
+
+
+def area_label(name: str) -> str:
+    """'early_reading' -> 'Early reading'."""
+    text = name.replace("_", " ")
+    return text[:1].upper() + text[1:]
+
+
+def area_color(k: int) -> str:
+    return AREA_COLORS[k % len(AREA_COLORS)]
+
+
+# ------------------------------------------------------------------ building blocks
+def _pairs(df: pd.DataFrame, column: str, scale: float = 1.0, digits: int = 4,
+           start: int = 0) -> list[list[float]]:
+    rows = df[df.step >= start]
+    return [[int(s), round(float(v) * scale, digits)] for s, v in zip(rows.step, rows[column],
+                                                                      strict=True)]
+
+
+def _base(**extra) -> dict:
+    option = {"animation": False, "textStyle": {"fontFamily": FONT, "color": TEXT},
+              "color": [ARM_COLORS[a] for a in ARMS]}
+    option.update(extra)
+    return option
+
+
+def _quarter_axis(snap: Snapshot, grid: int = 0, name: bool = True) -> dict:
+    return {"type": "value", "gridIndex": grid, "min": 0, "max": max(snap.horizon, 1),
+            "name": "quarter" if name else "", "nameLocation": "middle", "nameGap": 24,
+            "nameTextStyle": {"color": MUTED}, "axisLabel": {"color": MUTED},
+            "axisLine": {"lineStyle": {"color": "#BBBBBB"}}, "splitLine": {"show": False}}
+
+
+def _value_axis(grid: int = 0, name: str = "", fmt: str | None = None, **extra) -> dict:
+    axis = {"type": "value", "gridIndex": grid, "scale": True, "name": name,
+            "nameTextStyle": {"color": MUTED, "align": "left"},
+            "axisLabel": {"color": MUTED}, "splitLine": {"lineStyle": {"color": GRID_LINE}}}
+    if fmt:
+        axis["axisLabel"]["formatter"] = fmt
+    axis.update(extra)
+    return axis
+
+
+def _arm_series(snap: Snapshot, column: str, grid: int = 0, scale: float = 1.0,
+                digits: int = 4, end_label: str = "{@[1]}", start: int = 0) -> list[dict]:
+    # End labels: the arm that is ahead is labelled a little above its line, the other a
+    # little below, so close values do not print over each other.
+    last = {arm: float(snap.latest(arm)[column]) for arm in ARMS}
+    ahead = max(ARMS, key=lambda arm: (last[arm], arm == "collective"))
+    return [{
+        "type": "line", "name": ARM_TITLES[arm], "xAxisIndex": grid, "yAxisIndex": grid,
+        "data": _pairs(snap.results[arm], column, scale, digits, start),
+        "showSymbol": False, "color": ARM_COLORS[arm],
+        "lineStyle": {"width": 2.6 if arm == "collective" else 2.0},
+        "endLabel": {"show": snap.step > 0, "formatter": end_label, "color": ARM_COLORS[arm],
+                     "fontWeight": "bold", "fontSize": 11,
+                     "offset": [0, -6 if arm == ahead else 6]},
+        "emphasis": {"disabled": True},
+    } for arm in ARMS]
+
+
+def _legend(**extra) -> dict:
+    legend = {"data": [ARM_TITLES[a] for a in ARMS], "top": 0, "right": 10,
+              "textStyle": {"color": TEXT}, "icon": "roundRect", "itemHeight": 4}
+    legend.update(extra)
+    return legend
+
+
+def _tooltip() -> dict:
+    return {"trigger": "axis", "axisPointer": {"type": "line"}}
+
+
+def _waiting(snap: Snapshot, left: str = "center", top: str = "middle") -> list[dict]:
+    if snap.step > 0:
+        return []
+    return [{"type": "text", "left": left, "top": top, "silent": True,
+             "style": {"text": "Press Step, Play or Run to the end", "fill": MUTED,
+                       "fontSize": 13}}]
+
+
+# ------------------------------------------------------------------ the charts
+def composite_option(snap: Snapshot) -> dict:
+    """Composite index (mean status over all areas) of both arms over time; a dotted line
+    marks the common starting value."""
+    start = round(float(snap.first("collective").composite_index), 4)
+    series = [{"type": "line", "name": "start", "data": [[0, start], [snap.horizon, start]],
+               "showSymbol": False, "silent": True, "color": "#AAAAAA", "z": 1,
+               "lineStyle": {"type": "dotted", "width": 1.2}, "tooltip": {"show": False},
+               "endLabel": {"show": True, "formatter": "start", "color": MUTED}},
+              *_arm_series(snap, "composite_index")]
+    return _base(
+        legend=_legend(), tooltip=_tooltip(), series=series, graphic=_waiting(snap),
+        grid={"left": 58, "right": 64, "top": 38, "bottom": 40},
+        xAxis=_quarter_axis(snap), yAxis=_value_axis(name="composite index", nameGap=14))
+
+
+AREA_MEASURES = {
+    "on_track": ("on_track_{}", "share on track", 100.0, 1, "{value}%", "{@[1]}%"),
+    "mean": ("mean_{}", "average status", 1.0, 3, None, "{@[1]}"),
+}
+
+
+def areas_option(snap: Snapshot, measure: str = "on_track") -> dict:
+    """One small chart per outcome area (three per row): both arms over time."""
+    pattern, _, scale, digits, fmt, end = AREA_MEASURES[measure]
+    k = len(snap.areas)
+    cols = min(3, k)
+    rows = -(-k // cols)
+    grids, xs, ys, titles, series = [], [], [], [], []
+    row_height = 94 / rows  # % of the chart; the top 6% holds the legend
+    for j, area in enumerate(snap.areas):
+        r, c = divmod(j, cols)
+        left, top = 100 * c / cols, 6 + row_height * r
+        last_row = r == rows - 1
+        grids.append({"left": f"{left + 5.5}%", "width": f"{100 / cols - 11}%",
+                      "top": f"{top + 8}%",
+                      "height": f"{row_height - (19 if last_row else 15)}%"})
+        xs.append(_quarter_axis(snap, j, name=last_row))
+        ys.append(_value_axis(j, fmt=fmt, splitNumber=3))
+        titles.append({"text": f"{{dot|●}} {area_label(area)}", "left": f"{left + 3}%",
+                       "top": f"{top + 1}%",
+                       "textStyle": {"fontSize": 13, "fontWeight": "bold", "color": TEXT,
+                                     "rich": {"dot": {"color": area_color(j),
+                                                      "fontSize": 15}}}})
+        series += _arm_series(snap, pattern.format(area), j, scale, digits, end)
+    return _base(legend=_legend(), tooltip=_tooltip(), title=titles, grid=grids, xAxis=xs,
+                 yAxis=ys, series=series)
+
+
+def money_option(snap: Snapshot) -> dict:
+    """Left: programs and backbone per quarter over time (collective stacked, isolated dashed).
+    Right: this quarter's program money by area, and the backbone, for both arms."""
+    col, iso = snap.results["collective"], snap.results["isolated"]
+    million = 1e-6
+    total = col.assign(total=col.program_spending + col.backbone_spending)
+    # Drawn, not stacked: the whole collective budget in dark, its program part over it in
+    # blue, so the dark band on top is the backbone.
+    series = [
+        {"type": "line", "name": "Collective: backbone (dark band)", "z": 1,
+         "data": _pairs(total, "total", million, 3, start=1), "showSymbol": False,
+         "color": BACKBONE_COLOR, "areaStyle": {"opacity": 0.95}, "lineStyle": {"width": 1}},
+        {"type": "line", "name": "Collective: programs", "z": 2,
+         "data": _pairs(col, "program_spending", million, 3, start=1), "showSymbol": False,
+         "color": ARM_COLORS["collective"], "areaStyle": {"opacity": 1.0},
+         "lineStyle": {"width": 1}},
+        {"type": "line", "name": "Isolated: programs (all of it)",
+         "data": _pairs(iso, "program_spending", million, 3, start=1), "showSymbol": False,
+         "color": ARM_COLORS["isolated"], "lineStyle": {"width": 2.2, "type": "dashed"}},
+    ]
+    arms_down = list(reversed(ARMS))  # category axes run bottom-up: collective below
+    for j, area in enumerate(snap.areas):
+        series.append({
+            "type": "bar", "name": area_label(area), "stack": "money", "xAxisIndex": 1,
+            "yAxisIndex": 1, "barWidth": "38%", "color": area_color(j),
+            "data": [round(float(snap.money_by_area[a][j]) * million, 3) for a in arms_down],
+            "itemStyle": {"borderColor": "#FFFFFF", "borderWidth": 1}})
+    backbone = [round(float(snap.latest(a).backbone_spending) * million, 3) if snap.step
+                else 0.0 for a in arms_down]
+    totals = [round(float(snap.money_by_area[a].sum()) * million + b, 2)
+              for a, b in zip(arms_down, backbone, strict=True)]
+    # Each bar's total as a literal label on its last (backbone) segment.
+    series.append({
+        "type": "bar", "name": "Backbone", "stack": "money", "xAxisIndex": 1, "yAxisIndex": 1,
+        "barWidth": "38%", "color": BACKBONE_COLOR,
+        "data": [{"value": b, "label": {"show": True, "position": "right", "color": TEXT,
+                                        "formatter": f"${t:,.1f} M"}}
+                 for b, t in zip(backbone, totals, strict=True)]})
+    pool = snap.config.funding.pool * million
+    top = _nice_ceiling(max([pool, *totals]) * 1.2)
+    return _base(
+        title=[{"text": "Spending over time ($ M per quarter)", "left": 8, "top": 0,
+                "textStyle": {"fontSize": 13, "color": TEXT}},
+               {"text": "This quarter: where the money goes ($ M)", "left": "53%", "top": 0,
+                "textStyle": {"fontSize": 13, "color": TEXT}}],
+        legend=[{"data": [s["name"] for s in series[:3]], "bottom": 0, "left": 8,
+                 "orient": "vertical", "icon": "roundRect", "itemHeight": 8,
+                 "textStyle": {"color": TEXT, "fontSize": 11}},
+                {"data": [s["name"] for s in series[3:]], "bottom": 0, "left": "53%",
+                 "width": "45%", "textStyle": {"color": TEXT, "fontSize": 11}}],
+        tooltip={"trigger": "axis"},
+        grid=[{"left": 48, "width": "40%", "top": 40, "bottom": 92},
+              {"left": "64%", "right": 64, "top": 40, "bottom": 92}],
+        xAxis=[_quarter_axis(snap, 0),
+               _value_axis(1, min=0, max=top, scale=False, name="", splitNumber=4)],
+        yAxis=[_value_axis(0, min=0, max=top, scale=False),
+               {"type": "category", "gridIndex": 1,
+                "data": [ARM_TITLES[a] for a in arms_down],
+                "axisLabel": {"color": TEXT, "fontSize": 12, "fontWeight": "bold"},
+                "axisTick": {"show": False}}],
+        series=series, graphic=_waiting(snap, left="15%", top="40%"))
+
+
+def _nice_ceiling(x: float) -> float:
+    """The next 'round' number above x: 1, 2, 2.5, 5 or 10 times a power of ten."""
+    if x <= 0:
+        return 1.0
+    power = 10 ** math.floor(math.log10(x))
+    return next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= x)
+
+
+def trust_option(snap: Snapshot) -> dict:
+    """Mean trust toward the collaborative, and the share of organizations taking part."""
+    series = (_arm_series(snap, "trust", 0, digits=3)
+              + _arm_series(snap, "participation", 1, scale=100, digits=1,
+                            end_label="{@[1]}%"))
+    return _base(
+        legend=_legend(), tooltip=_tooltip(),
+        title=[{"text": "Trust (0 = none, 1 = full)", "left": 8, "top": 0,
+                "textStyle": {"fontSize": 13, "color": TEXT}},
+               {"text": "Organizations taking part", "left": "51%", "top": 0,
+                "textStyle": {"fontSize": 13, "color": TEXT}}],
+        grid=[{"left": 44, "width": "38%", "top": 44, "bottom": 40},
+              {"left": "57%", "right": 56, "top": 44, "bottom": 40}],
+        xAxis=[_quarter_axis(snap, 0), _quarter_axis(snap, 1)],
+        yAxis=[_value_axis(0, min=0, max=1, scale=False),
+               _value_axis(1, min=0, max=100, scale=False, fmt="{value}%")],
+        series=series)

@@ -1,0 +1,226 @@
+"""The funder's levers, the scenario files and scenario export: the dashboard's logic, no Solara.
+
+Everything a user types goes through ``apply_typed``/``apply_value``, which either return a
+validated ``Config`` or raise ``ConfigError`` with a message meant for the page; the page
+shows that message and keeps the last good settings.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from model import Config, ConfigError, load_config
+from model.config import SCHEMA
+
+# A run with more services per quarter than this takes seconds per step: too slow to watch.
+# The model itself allows it; use ``collective-impact run`` for such scenarios.
+MAX_LIVE_SERVICES = 1_000_000
+MAX_LIVE_PEOPLE_AREAS = 2_000_000
+CONFIGS_ENV = "COLLECTIVE_IMPACT_CONFIGS"
+
+
+@dataclass(frozen=True)
+class Lever:
+    """One control on the page, tied to one scenario field.
+
+    ``scale`` converts the stored value to the unit shown and typed (funding in $ millions).
+    The slider spans ``slider`` (a practical window inside the allowed range); a typed value
+    may take any value the model allows (``SCHEMA`` lo/hi).
+    """
+
+    key: str
+    label: str
+    slider: tuple[float, float, float]  # lo, hi, step, in shown units
+    unit: str = ""
+    scale: float = 1.0
+    integer: bool = False
+    help: str = ""
+
+    def shown(self, config: Config) -> float | int:
+        """The lever's current value in the unit shown on the page."""
+        value = config.get(self.key) / self.scale
+        return int(round(value)) if self.integer else float(value)
+
+    def stored(self, shown: float) -> float | int:
+        value = shown * self.scale
+        return int(round(value)) if self.integer else float(value)
+
+    def describe(self, config: Config) -> str:
+        """The current value in words, e.g. '$5.0 M per quarter' or '5 %'."""
+        return format_value(self, config.get(self.key))
+
+    def allowed(self) -> str:
+        item = schema_item(self.key)
+        lo, hi = item["lo"] / self.scale, item["hi"] / self.scale
+        left = "more than" if item["lo_open"] else "from"
+        return f"{left} {_plain(lo)} to {_plain(hi)}{(' ' + self.unit) if self.unit else ''}"
+
+
+def schema_item(key: str) -> dict:
+    section, _, name = key.partition(".")
+    return SCHEMA[section][name]
+
+
+def _plain(x: float) -> str:
+    return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.4g}"
+
+
+LEVERS: tuple[Lever, ...] = (
+    Lever("funding.pool", "Total funding", (0.5, 40.0, 0.5), unit="$ M per quarter", scale=1e6,
+          help="Dollars all funders put in each quarter, for programs and the backbone together."),
+    Lever("funding.backbone_share", "Backbone share (connective tissue)", (0.0, 0.9, 0.01),
+          help="Part of the funding paid to a backbone organization that coordinates the "
+               "others. 0 means no backbone."),
+    Lever("organizations.count", "Number of organizations", (5, 300, 1), integer=True,
+          help="Nonprofits, schools, agencies, businesses and universities working on the "
+               "problem."),
+    Lever("collaboration.metric_agreement", "Metric agreement", (0.0, 1.0, 0.05),
+          help="How far partners count things the same way, so their data can be pooled "
+               "(shared measurement)."),
+    Lever("collaboration.control_tightness", "Control tightness", (0.0, 1.0, 0.05),
+          help="How far the backbone dictates what partners do instead of helping them align."),
+    Lever("problem.complementarity", "Complementarity", (0.0, 1.0, 0.05),
+          help="How much progress in one area depends on the area before it "
+               "(0 = independent areas, 1 = a strict cradle-to-career pipeline)."),
+    Lever("run.steps", "Horizon", (4, 200, 4), unit="quarters", integer=True,
+          help="How many quarters to simulate (40 quarters = 10 years)."),
+)
+LEVER_BY_KEY = {lever.key: lever for lever in LEVERS}
+SEED = Lever("run.seed", "Seed", (0, 9999, 1), integer=True,
+             help="Which random world: the same seed gives the same people and organizations "
+                  "to both arms.")
+
+
+def format_value(lever: Lever, value) -> str:
+    if lever.key == "funding.pool":
+        return f"${value / 1e6:,.1f} M per quarter"
+    if lever.key == "funding.backbone_share":
+        return f"{value:.0%} of funding"
+    if lever.key == "run.steps":
+        return f"{value} quarters ({value / 4:g} years)"
+    if lever.integer:
+        return f"{value:,}"
+    return f"{value:.2f}"
+
+
+def check_live(config: Config) -> Config:
+    """Refuse scenarios the model allows but that would run too slowly to watch live."""
+    services = config.funding.pool / config.funding.cost_per_service
+    if services > MAX_LIVE_SERVICES:
+        most = MAX_LIVE_SERVICES * config.funding.cost_per_service / 1e6
+        raise ConfigError(f"funding.pool = {config.funding.pool:,.0f} would buy "
+                          f"{services:,.0f} services a quarter, too many to run live here; "
+                          f"the dashboard takes up to ${most:,.0f} M per quarter "
+                          f"(use 'collective-impact run' for bigger scenarios)")
+    cells = config.population.size * config.population.areas
+    if cells > MAX_LIVE_PEOPLE_AREAS:
+        raise ConfigError(f"population.size = {config.population.size:,} is too large to run "
+                          f"live here (use 'collective-impact run' for it)")
+    return config
+
+
+def apply_value(config: Config, key: str, stored) -> Config:
+    """``config`` with one field changed, validated by the model and for live running."""
+    return check_live(config.with_values({key: stored}))
+
+
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+
+
+def parse_number(text: str) -> float:
+    """A number typed by a person: '5', '5.5', '5,000,000', '1e6', ' 2_000 ', '40%'."""
+    cleaned = str(text).strip().replace(",", "").replace("_", "").replace("$", "")
+    percent = cleaned.endswith("%")
+    cleaned = cleaned.rstrip("%").strip()
+    if not _NUMBER.match(cleaned):
+        raise ConfigError(f"'{str(text).strip()}' is not a number")
+    value = float(cleaned)
+    return value / 100 if percent else value
+
+
+def apply_typed(config: Config, lever: Lever, text: str) -> Config:
+    """``config`` with the lever set to a value typed in the lever's shown unit.
+
+    Raises ``ConfigError`` whose message starts with the lever's label and says what is allowed.
+    """
+    try:
+        shown = parse_number(text)
+        if lever.integer and not shown.is_integer():
+            raise ConfigError(f"{shown:g} is not a whole number")
+        return apply_value(config, lever.key, lever.stored(shown))
+    except ConfigError as err:
+        raise ConfigError(f"{lever.label}: {err}. Allowed: {lever.allowed()}.") from None
+
+
+# ------------------------------------------------------------------ scenario files
+def configs_dir() -> Path:
+    """Where scenario files live: $COLLECTIVE_IMPACT_CONFIGS, ./configs, or the repository's."""
+    if os.environ.get(CONFIGS_ENV):
+        return Path(os.environ[CONFIGS_ENV])
+    here = Path.cwd() / "configs"
+    if here.is_dir():
+        return here
+    return Path(__file__).resolve().parent.parent / "configs"
+
+
+def scenario_files(directory: Path | None = None) -> dict[str, Path]:
+    """Scenario name -> file, for ``configs/*.toml`` then ``configs/exported/*.toml``,
+    listed afresh each time so new files show up; 'default' first."""
+    directory = Path(directory or configs_dir())
+    found = {p.stem: p for p in sorted(directory.glob("*.toml"))}
+    found.update({f"exported/{p.stem}": p for p in sorted((directory / "exported").glob("*.toml"))})
+    if "default" in found:
+        found = {"default": found.pop("default"), **found}
+    return found
+
+
+def load_scenario(path: Path) -> Config:
+    return check_live(load_config(path))
+
+
+def safe_name(text: str) -> str:
+    """A file-name-safe scenario name: letters, digits, '-' and '_'."""
+    name = re.sub(r"[^A-Za-z0-9_-]+", "_", str(text).strip()).strip("_")
+    if not name:
+        raise ConfigError("give the scenario a name (letters, digits, '-' or '_')")
+    return name[:80]
+
+
+def changed_fields(config: Config, base: Config) -> dict[str, object]:
+    """Fields that differ from ``base`` (the scenario file the user started from)."""
+    now, was = config.to_dict(), base.to_dict()
+    return {f"{s}.{f}": v for s, sec in now.items() for f, v in sec.items()
+            if s != "scenario" and was[s][f] != v}
+
+
+def exported_config(config: Config, name: str, base: Config | None = None) -> Config:
+    """The config as exported: the current settings, named ``name``, with a description
+    saying where it came from."""
+    name = safe_name(name)
+    origin = base.scenario.name if base is not None else config.scenario.name
+    changes = changed_fields(config, base) if base is not None else {}
+    text = f"Exported from the dashboard, based on '{origin}'"
+    if changes:
+        text += " with " + ", ".join(f"{k} = {v!r}" for k, v in changes.items())
+    return config.with_values({"scenario.name": name, "scenario.description": text + "."})
+
+
+def export_path(name: str, directory: Path | None = None) -> Path:
+    return Path(directory or configs_dir()) / "exported" / f"{safe_name(name)}.toml"
+
+
+def export_scenario(config: Config, path: Path) -> Path:
+    """Write ``config.to_toml()`` to ``path`` (a .toml file), creating folders; return it."""
+    path = Path(path).expanduser()
+    if path.suffix != ".toml":
+        raise ConfigError(f"{path}: the file name must end in .toml")
+    text = "# Scenario exported from the collective-impact dashboard.\n" + config.to_toml()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(f"could not write {path}: {err.strerror or err}") from None
+    return path
