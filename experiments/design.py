@@ -120,9 +120,11 @@ class Experiment:
             raise ExperimentError(f"{self.source}: at {_describe(point)}: {err}") from None
 
     def resolved(self) -> dict:
-        """Everything that decides which runs are made: hashed to detect a changed file."""
+        """Everything that decides which runs are made: hashed to detect a changed file.
+        (The scenario's name and description are left out: they change no run.)"""
+        base = {k: v for k, v in self.base.to_dict().items() if k != "scenario"}
         return {
-            "base_config": self.base.to_dict(),
+            "base_config": base,
             "factors": [{"key": f.key, "role": f.role, "values": f.values, "bounds": f.bounds}
                         for f in self.factors],
             "policies": self.policies,
