@@ -82,7 +82,7 @@ SCHEMA: dict[str, dict[str, dict]] = {
         "interventions": spec(4, 1, 20, "Candidate interventions per area."),
         "effect_mean": spec(0.04, 0.0, 1.0, "Mean true effectiveness theta of an intervention "
                             "(share of headroom closed by one quarter of service)."),
-        "context_sd": spec(0.01, 0.0, 1.0, "Spread of an intervention's effectiveness between "
+        "context_sd": spec(0.02, 0.0, 1.0, "Spread of an intervention's effectiveness between "
                            "organizations' contexts."),
         "duplication_decay": spec(0.3, 0.0, 1.0, "Value of each further service to the same "
                                   "person-area in a quarter, relative to the previous one."),
@@ -206,8 +206,9 @@ class Config:
         return from_dict(data)
 
     def isolated(self) -> Config:
-        """The same world with no connective tissue: backbone share 0, every condition off."""
-        values = {"funding.backbone_share": 0.0}
+        """The same world with no connective tissue: no backbone money, no volunteer
+        coordination, every condition off."""
+        values = {"funding.backbone_share": 0.0, "backbone.volunteer_coverage": 0.0}
         values.update({f"conditions.{c}": False for c in CONDITIONS})
         return self.with_values(values)
 

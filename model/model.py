@@ -333,9 +333,17 @@ class CollectiveImpactModel(Model):
         choice = np.argmax(beliefs, axis=2)
         explore = rng.random((N, K)) < (cfg.organizations.exploration * (1 - tight))[:, None]
         choice = np.where(explore, rng.integers(0, A, (N, K)), choice)
-        # Tight control dictates the backbone's pooled best guess, however immature.
+        # Tight control dictates the backbone's best guess, however immature its data.
         dictated = rng.random((N, K)) < tight[:, None]
-        return np.where(dictated, np.argmax(self.pooled_mean, axis=1)[None, :], choice)
+        return np.where(dictated, self._backbone_best_guess(beliefs)[None, :], choice)
+
+    def _backbone_best_guess(self, beliefs: np.ndarray) -> np.ndarray:
+        """Per area, the intervention the backbone would dictate: the best by pooled data
+        where it has any, else the best by its partners' average belief."""
+        partners = self.participating if self.participating.any() else slice(None)
+        consensus = beliefs[partners].mean(axis=0)
+        has_data = (self.pooled_precision > 0).any(axis=1, keepdims=True)
+        return np.argmax(np.where(has_data, self.pooled_mean, consensus), axis=1)
 
     def _referral_share(self) -> np.ndarray:
         """Share of each organization's services steered by referral. Needs all three at once:

@@ -58,3 +58,13 @@ def test_step_zero_is_the_starting_state(tiny_config):
     assert df.step.tolist() == list(range(tiny_config.run.steps + 1))
     assert df.indicators_improved.iloc[0] == 0
     assert df.services.iloc[0] == 0
+
+
+def test_isolated_arm_has_no_collaborative_even_with_volunteer_coverage(tiny_config):
+    config = tiny_config.with_values({"backbone.volunteer_coverage": 0.25,
+                                      "conditions.backbone": False})
+    model = CollectiveImpactModel(config.isolated())
+    model.run()
+    assert not model.collaborative_active
+    assert model.participating.sum() == 0
+    assert model.results().participation.max() == 0.0
