@@ -16,8 +16,8 @@ The page holds no simulation logic: ``dashboard.levers`` validates and exports s
 
 from __future__ import annotations
 
+import asyncio
 import random
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -44,7 +44,7 @@ from dashboard.levers import (
 from dashboard.widgets import Echarts
 from model import Config, ConfigError
 
-PLAY_PAUSE_SECONDS = 0.05  # rest between frames while playing; drawing sets the real pace
+FRAME_SECONDS = 0.15  # pause between frames while playing
 SPEEDS = {"slow": 1, "medium": 2, "fast": 4}  # quarters per frame while playing
 
 CSS = """
@@ -124,6 +124,7 @@ def Chart(build: Callable, snap: Snapshot, name: str, height: int, option: str |
 def LeverControl(lever: Lever, config: Config, on_config: Callable[[Config], None]):
     """A slider for quick moves and a box for exact values; a refused value is explained."""
     error = solara.use_reactive(None)
+    solara.use_effect(lambda: error.set(None), [config])  # a good change clears the message
     lo, hi, step = lever.slider
 
     def set_value(shown):
@@ -366,17 +367,19 @@ def Page():
         paired.value.run_to_end()
         version.set(version.value + 1)
 
-    def play_loop(cancel):
+    async def play_loop():
+        # On the server's event loop, not in a thread: between frames the loop is free to
+        # handle the user's clicks (Pause, Reset) right away.
         run = paired.value
-        while playing.value and not cancel.is_set():
+        while playing.value:
             if run.step(SPEEDS[speed.value]) == 0:
                 playing.set(False)
                 break
             version.set(version.value + 1)
-            time.sleep(PLAY_PAUSE_SECONDS)
+            await asyncio.sleep(FRAME_SECONDS)
 
-    solara.use_thread(play_loop, dependencies=[playing.value, paired.value],
-                      intrusive_cancel=False)
+    solara.lab.use_task(play_loop, dependencies=[playing.value, paired.value],
+                        prefer_threaded=False)
     snap = solara.use_memo(lambda: paired.value.snapshot(), [paired.value, version.value])
 
     # ---- the sidebar: what a funder decides
@@ -391,7 +394,7 @@ def Page():
             solara.Text("World", classes=["ci-side-title"])
             SeedControl(config.value, restart)
             solara.Text("Export this scenario", classes=["ci-side-title"])
-            ExportPanel(config.value, base.value)
+            ExportPanel(config.value, base.value).key(f"export-{scenario.value}")
 
     # ---- the main area: what happens
     with solara.Column(classes=["ci-page"], gap="0px"):

@@ -216,11 +216,12 @@ def money_option(snap: Snapshot) -> dict:
 
 
 def _nice_ceiling(x: float) -> float:
-    """The next 'round' number above x: 1, 2, 2.5, 5 or 10 times a power of ten."""
+    """The next 'round' number at or above x (1, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 times a power
+    of ten), so axes end on a labelled tick."""
     if x <= 0:
         return 1.0
     power = 10 ** math.floor(math.log10(x))
-    return next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= x)
+    return next(m * power for m in (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10) if m * power >= x)
 
 
 def trust_option(snap: Snapshot) -> dict:

@@ -52,11 +52,19 @@ class Lever:
         """The current value in words, e.g. '$5.0 M per quarter' or '5 %'."""
         return format_value(self, config.get(self.key))
 
-    def allowed(self) -> str:
+    def allowed(self, config: Config | None = None) -> str:
+        """The values a person may type, in the shown unit: the model's range, capped (for
+        funding) by what runs live here."""
         item = schema_item(self.key)
         lo, hi = item["lo"] / self.scale, item["hi"] / self.scale
-        left = "more than" if item["lo_open"] else "from"
-        return f"{left} {_plain(lo)} to {_plain(hi)}{(' ' + self.unit) if self.unit else ''}"
+        if self.integer:
+            lo, hi = item["lo"] // int(self.scale), item["hi"] // int(self.scale)
+        if self.key == "funding.pool" and config is not None:
+            hi = min(hi, MAX_LIVE_SERVICES * config.funding.cost_per_service / self.scale)
+        unit = f" ({self.unit})" if self.unit else ""
+        if item["lo_open"]:
+            return f"above {_plain(lo)} and up to {_plain(hi)}{unit}"
+        return f"from {_plain(lo)} to {_plain(hi)}{unit}"
 
 
 def schema_item(key: str) -> dict:
@@ -65,6 +73,8 @@ def schema_item(key: str) -> dict:
 
 
 def _plain(x: float) -> str:
+    if isinstance(x, int):
+        return f"{x:,}"
     return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.4g}"
 
 
@@ -111,10 +121,9 @@ def check_live(config: Config) -> Config:
     services = config.funding.pool / config.funding.cost_per_service
     if services > MAX_LIVE_SERVICES:
         most = MAX_LIVE_SERVICES * config.funding.cost_per_service / 1e6
-        raise ConfigError(f"funding.pool = {config.funding.pool:,.0f} would buy "
-                          f"{services:,.0f} services a quarter, too many to run live here; "
-                          f"the dashboard takes up to ${most:,.0f} M per quarter "
-                          f"(use 'collective-impact run' for bigger scenarios)")
+        raise ConfigError(f"funding.pool = {config.funding.pool:,.0f} buys {services:,.0f} "
+                          f"services a quarter, too many to run live; the dashboard takes up "
+                          f"to ${most:,.0f} M per quarter, 'collective-impact run' any amount")
     cells = config.population.size * config.population.areas
     if cells > MAX_LIVE_PEOPLE_AREAS:
         raise ConfigError(f"population.size = {config.population.size:,} is too large to run "
@@ -144,15 +153,27 @@ def parse_number(text: str) -> float:
 def apply_typed(config: Config, lever: Lever, text: str) -> Config:
     """``config`` with the lever set to a value typed in the lever's shown unit.
 
-    Raises ``ConfigError`` whose message starts with the lever's label and says what is allowed.
+    Raises ``ConfigError`` with a message for the page: the lever's label, what is wrong and
+    what is allowed, then the model's own words (field, value and range) in brackets.
     """
+    typed = str(text).strip()
+    allowed = f"Allowed: {lever.allowed(config)}."
     try:
-        shown = parse_number(text)
-        if lever.integer and not shown.is_integer():
-            raise ConfigError(f"{shown:g} is not a whole number")
-        return apply_value(config, lever.key, lever.stored(shown))
+        shown = parse_number(typed)
+    except ConfigError:
+        raise ConfigError(f"{lever.label}: '{typed}' is not a number. {allowed}") from None
+    if lever.integer and not shown.is_integer():
+        raise ConfigError(f"{lever.label}: {typed} is not a whole number. {allowed}")
+    try:
+        new = config.with_values({lever.key: lever.stored(shown)})
     except ConfigError as err:
-        raise ConfigError(f"{lever.label}: {err}. Allowed: {lever.allowed()}.") from None
+        raise ConfigError(f"{lever.label}: {typed} is out of range. {allowed} "
+                          f"({err})") from None
+    try:
+        return check_live(new)
+    except ConfigError as err:
+        raise ConfigError(f"{lever.label}: {typed} is too much for a live run. {allowed} "
+                          f"({err})") from None
 
 
 # ------------------------------------------------------------------ scenario files

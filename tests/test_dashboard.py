@@ -1,0 +1,522 @@
+"""The dashboard: fast tests of its logic, and browser tests of the served page.
+
+The browser tests start ``collective-impact dashboard`` on a free local port (as a user
+would, through the CLI), drive the page in headless Debian Chromium with Playwright, and
+always stop the server. Chromium missing is a failure, not a skip: ``make test`` installs it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dashboard import charts, network
+from dashboard.arms import ARMS, PairedRun
+from dashboard.levers import (
+    LEVER_BY_KEY,
+    LEVERS,
+    SEED,
+    apply_typed,
+    apply_value,
+    check_live,
+    export_path,
+    export_scenario,
+    exported_config,
+    load_scenario,
+    parse_number,
+    safe_name,
+    scenario_files,
+)
+from experiments.cli import build_parser
+from model import CollectiveImpactModel, ConfigError, load_config
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIGS = ROOT / "configs"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+START_TIMEOUT = 120  # seconds for the server to answer
+UI_TIMEOUT = 60_000  # milliseconds for the page to show something
+
+
+@pytest.fixture
+def small(tiny_config):
+    return tiny_config
+
+
+# ------------------------------------------------------------------ levers and typed values
+@pytest.mark.parametrize("text, value", [
+    ("5", 5.0), (" 5.5 ", 5.5), ("5,000,000", 5e6), ("1e6", 1e6), ("2_000", 2000.0),
+    ("$12", 12.0), ("40%", 0.4), ("-3", -3.0), (".5", 0.5),
+])
+def test_parse_number_reads_what_people_type(text, value):
+    assert parse_number(text) == pytest.approx(value)
+
+
+@pytest.mark.parametrize("text", ["", "abc", "5 M", "1..2", "--1", "nan", "inf"])
+def test_parse_number_refuses_non_numbers(text):
+    with pytest.raises(ConfigError, match="not a number"):
+        parse_number(text)
+
+
+def test_typed_funding_is_in_millions(small):
+    lever = LEVER_BY_KEY["funding.pool"]
+    assert apply_typed(small, lever, "10").funding.pool == 10_000_000.0
+    assert lever.shown(apply_typed(small, lever, "2.5")) == 2.5
+
+
+@pytest.mark.parametrize("key, text, words", [
+    ("funding.backbone_share", "1.5", "is out of range. Allowed: from 0 to 0.9."),
+    ("funding.backbone_share", "-0.1", "is out of range"),
+    ("funding.pool", "0", "is out of range. Allowed: above 0 and up to 400"),
+    ("funding.pool", "5000", "too much for a live run"),
+    ("organizations.count", "12.5", "not a whole number. Allowed: from 1 to 5,000."),
+    ("organizations.count", "0", "is out of range"),
+    ("collaboration.metric_agreement", "2", "is out of range. Allowed: from 0 to 1."),
+    ("run.steps", "abc", "'abc' is not a number. Allowed: from 1 to 400 (quarters)."),
+])
+def test_typed_values_out_of_range_are_explained(small, key, text, words):
+    lever = LEVER_BY_KEY[key]
+    with pytest.raises(ConfigError) as err:
+        apply_typed(small, lever, text)
+    message = str(err.value)
+    assert message.startswith(f"{lever.label}: ")
+    assert words in message
+
+
+def test_model_words_name_field_value_and_range(small):
+    with pytest.raises(ConfigError, match=r"\(funding\.backbone_share = 1\.5 is out of range"):
+        apply_typed(small, LEVER_BY_KEY["funding.backbone_share"], "1.5")
+
+
+def test_every_lever_slider_lies_inside_the_models_range(small):
+    for lever in (*LEVERS, SEED):
+        lo, hi, step = lever.slider
+        assert lo < hi and step > 0
+        for shown in (lo, hi):
+            config = apply_value(small, lever.key, lever.stored(shown))
+            assert lever.shown(config) == pytest.approx(shown)
+        assert lever.describe(small)
+
+
+def test_live_limit_refuses_runs_too_big_to_watch(small):
+    with pytest.raises(ConfigError, match="too many to run live"):
+        check_live(small.with_values({"funding.pool": 1e9}))
+    assert check_live(small) is small
+
+
+# ------------------------------------------------------------------ scenarios and export
+def test_scenario_files_are_listed_default_first(tmp_path):
+    for name in ("strive", "default", "another"):
+        (tmp_path / f"{name}.toml").write_text(f'[scenario]\nname = "{name}"\n')
+    (tmp_path / "exported").mkdir()
+    (tmp_path / "exported" / "mine.toml").write_text("")
+    assert list(scenario_files(tmp_path)) == ["default", "another", "strive", "exported/mine"]
+
+
+def test_every_shipped_scenario_loads_for_the_dashboard():
+    files = scenario_files(CONFIGS)
+    assert "default" in files
+    for path in files.values():
+        assert load_scenario(path).run.steps >= 1
+
+
+@pytest.mark.parametrize("text, name", [("my scenario!", "my_scenario"), ("a/b\\c", "a_b_c"),
+                                        ("ok-name_2", "ok-name_2")])
+def test_safe_name(text, name):
+    assert safe_name(text) == name
+
+
+def test_safe_name_refuses_empty():
+    with pytest.raises(ConfigError):
+        safe_name(" !! ")
+
+
+def test_export_round_trips_to_an_equal_config(tmp_path):
+    base = load_config(CONFIGS / "default.toml")
+    changed = base.with_values({"funding.backbone_share": 0.12, "funding.pool": 7.5e6,
+                                "organizations.count": 80, "problem.complementarity": 0.9,
+                                "collaboration.control_tightness": 0.3, "run.seed": 42})
+    config = exported_config(changed, "my test", base)
+    path = export_scenario(config, export_path("my test", tmp_path))
+    assert path == tmp_path / "exported" / "my_test.toml"
+    loaded = load_config(path)
+    assert loaded == config
+    assert loaded.scenario.name == "my_test"
+    assert "funding.backbone_share = 0.12" in loaded.scenario.description
+    assert loaded.with_values({"scenario.name": "default",
+                               "scenario.description": base.scenario.description}) == changed
+
+
+def test_exported_file_reproduces_the_dashboard_run_exactly(tmp_path, small):
+    run = PairedRun(small)
+    run.run_to_end()
+    shown = run.snapshot()
+    path = export_scenario(exported_config(small, "repro", small), tmp_path / "repro.toml")
+    loaded = load_config(path)
+    # what `collective-impact run` and `run --isolated` compute from the file
+    collective = CollectiveImpactModel(loaded).run()
+    isolated = CollectiveImpactModel(loaded.isolated()).run()
+    pd.testing.assert_frame_equal(shown.results["collective"], collective)
+    pd.testing.assert_frame_equal(shown.results["isolated"], isolated)
+
+
+def test_export_refuses_a_bad_path(tmp_path, small):
+    with pytest.raises(ConfigError, match="must end in .toml"):
+        export_scenario(small, tmp_path / "scenario.txt")
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ConfigError, match="could not write"):
+        export_scenario(small, tmp_path / "file" / "x.toml")
+
+
+# ------------------------------------------------------------------ the two arms and charts
+def test_paired_run_steps_both_arms_and_stops_at_the_horizon(small):
+    run = PairedRun(small)
+    assert run.step_count == 0 and not run.at_end
+    assert run.step(3) == 3
+    snap = run.snapshot()
+    assert snap.step == 3 and all(len(snap.results[a]) == 4 for a in ARMS)
+    assert run.run_to_end() == small.run.steps - 3
+    assert run.at_end and run.step() == 0
+    snap = run.snapshot()
+    assert snap.at_end and snap.step == small.run.steps
+    # one world: both arms start from the same state
+    assert snap.first("isolated").composite_index == snap.first("collective").composite_index
+    assert snap.organizations["isolated"].backbone_budget is None
+    assert snap.organizations["collective"].backbone_budget > 0
+    assert not snap.organizations["isolated"].participating.any()
+
+
+def test_money_by_area_adds_up_to_program_spending(small):
+    run = PairedRun(small)
+    run.step(2)
+    snap = run.snapshot()
+    for arm in ARMS:
+        assert snap.money_by_area[arm].sum() == pytest.approx(
+            snap.latest(arm).program_spending, rel=1e-9)
+
+
+def _all_options(snap):
+    return {
+        "composite": charts.composite_option(snap),
+        "areas": charts.areas_option(snap, "on_track"),
+        "areas_mean": charts.areas_option(snap, "mean"),
+        "money": charts.money_option(snap),
+        "trust": charts.trust_option(snap),
+        "network": network.network_option(snap),
+    }
+
+
+def test_chart_options_follow_the_run(small):
+    run = PairedRun(small)
+    before = _all_options(run.snapshot())
+    run.step(4)
+    snap = run.snapshot()
+    after = _all_options(snap)
+    for name in before:
+        json.dumps(after[name])  # sent to the browser as JSON
+        assert after[name] != before[name], name
+    lines = {s["name"]: s["data"] for s in after["composite"]["series"]}
+    for arm in ARMS:
+        data = lines[charts.ARM_TITLES[arm]]
+        assert [p[0] for p in data] == list(range(5))
+        assert data[-1][1] == pytest.approx(snap.latest(arm).composite_index, abs=1e-4)
+    area_series = [s for s in after["areas"]["series"] if s["type"] == "line"]
+    assert len(area_series) == 2 * len(small.area_names)
+
+
+def test_network_links_participants_to_the_backbone_only(small):
+    run = PairedRun(small)
+    run.step(3)
+    snap = run.snapshot()
+    isolated, collective = network.network_option(snap)["series"]
+    assert isolated["links"] == []
+    assert not any(n["name"] == "backbone" for n in isolated["data"])
+    taking_part = np.flatnonzero(snap.organizations["collective"].participating)
+    assert sorted(link["target"] for link in collective["links"]) == sorted(
+        f"org-{o}" for o in taking_part)
+    trust = snap.organizations["collective"].trust
+    widths = {link["target"]: link["lineStyle"]["width"] for link in collective["links"]}
+    o_low, o_high = taking_part[np.argmin(trust[taking_part])], taking_part[
+        np.argmax(trust[taking_part])]
+    assert widths[f"org-{o_low}"] <= widths[f"org-{o_high}"]
+    orgs = [n for n in collective["data"] if n["name"].startswith("org-")]
+    assert len(orgs) == small.organizations.count
+
+
+def test_network_layout_groups_organizations_by_main_area(small):
+    run = PairedRun(small)
+    orgs = run.snapshot().organizations["isolated"]
+    g = network.graph(orgs)
+    pos = network.layout(g, len(small.area_names))
+    for o in range(len(orgs.grant)):
+        k = orgs.main_area[o]
+        angle = network.area_angle(k, len(small.area_names))
+        centre = np.array([np.cos(angle), np.sin(angle)]) * network.RING
+        assert np.linalg.norm(np.array(pos[o]) - centre) <= network.CLUSTER + 1e-9
+
+
+# ------------------------------------------------------------------ the command line
+def test_dashboard_subcommand_is_added_next_to_the_others():
+    parser = build_parser()
+    args = parser.parse_args(["dashboard"])
+    assert (args.port, args.host, args.configs, args.open) == (8765, "127.0.0.1", None, False)
+    args = parser.parse_args(["dashboard", "--port", "0", "--host", "127.0.0.1"])
+    assert args.port == 0
+    for other in (["run", "x.toml"], ["compare", "x.toml"], ["params"]):
+        assert parser.parse_args(other).command == other[0]
+    with pytest.raises(SystemExit):
+        parser.parse_args(["dashboard", "--port", "70000"])
+
+
+def test_dashboard_refuses_a_port_in_use(capsys):
+    from experiments.cli import main
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert main(["dashboard", "--port", str(port)]) == 2
+    assert "cannot listen on" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ the page in a browser
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def dashboard_url(tmp_path_factory):
+    """The dashboard served by the CLI on a free port, with a copy of the scenario files
+    (so exports land in a temporary folder); stopped however the tests end."""
+    configs = tmp_path_factory.mktemp("configs")
+    for path in CONFIGS.glob("*.toml"):
+        shutil.copy(path, configs / path.name)
+    port = _free_port()
+    log_path = tmp_path_factory.mktemp("server") / "server.log"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    with open(log_path, "w") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "experiments", "dashboard", "--port", str(port),
+             "--host", "127.0.0.1", "--configs", str(configs)],
+            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        _wait_until_serving(server, url, log_path)
+        assert url in log_path.read_text(), "the command should print the URL"
+        yield {"url": url, "configs": configs, "log": log_path}
+    finally:
+        _stop(server)
+
+
+def _wait_until_serving(server: subprocess.Popen, url: str, log_path: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"the dashboard exited with {server.returncode}:\n"
+                        f"{log_path.read_text()}")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    pytest.fail(f"the dashboard did not answer at {url} within {START_TIMEOUT} s:\n"
+                f"{log_path.read_text()}")
+
+
+def _stop(server: subprocess.Popen) -> None:
+    if server.poll() is None:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=15)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: the browser tests need Debian's "
+                    f"chromium (apt-get install -y chromium, or `make browser`)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+                                    headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(browser, dashboard_url):
+    """A fresh session of the page (its own runs), opened and ready at quarter 0; records
+    requests that leave this machine and errors in the page's console."""
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(UI_TIMEOUT)
+    page.outside = []
+    page.errors = []
+    page.on("request", lambda r: page.outside.append(r.url)
+            if not r.url.startswith(("http://127.0.0.1", "data:", "blob:")) else None)
+    page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
+    page.goto(dashboard_url["url"])
+    page.get_by_text("Quarter 0 of 40").wait_for()
+    _wait_drawn(page, "composite")
+    yield page
+    context.close()
+
+
+def _wait_drawn(page, chart: str, more_than: int = 0) -> int:
+    """Wait until the chart has been drawn more than ``more_than`` times; return the count."""
+    selector = f".ci-chart-{chart}"
+    page.wait_for_function(
+        "([sel, n]) => { const e = document.querySelector(sel);"
+        " return e && Number(e.dataset.renders || 0) > n; }", arg=[selector, more_than])
+    return int(page.locator(selector).get_attribute("data-renders"))
+
+
+def _canvas(page, chart: str) -> str:
+    return page.locator(f".ci-chart-{chart} canvas").first.evaluate("c => c.toDataURL()")
+
+
+def _number(page, css: str) -> float:
+    return float(page.locator(css).inner_text().replace("$", "").replace("M", "").strip())
+
+
+def _type(page, lever: str, text: str) -> None:
+    box = page.locator(f".ci-input-{lever} input")
+    box.fill(text)
+    box.press("Enter")
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(600)
+def test_page_runs_both_arms_and_updates_live(page, tmp_path):
+    from playwright.sync_api import expect
+
+    expect(page.locator(".ci-step")).to_have_text("Quarter 0 of 40")
+    start = _number(page, ".ci-composite-collective")
+    assert start == _number(page, ".ci-composite-isolated")  # one world for both arms
+    for chart in ("composite", "areas", "money", "trust", "network"):
+        _wait_drawn(page, chart)
+    pictures = {chart: _canvas(page, chart) for chart in ("composite", "network", "money")}
+
+    # type a value: a backbone share of 20% of $5 M buys a $1 M backbone
+    _type(page, "backbone_share", "0.2")
+    expect(page.locator(".ci-lever-backbone_share .ci-lever-value")).to_have_text(
+        "20% of funding")
+    expect(page.locator(".ci-collective-backbone")).to_have_text("$1.00 M")
+
+    # move a slider with the keyboard: metric agreement 0.80 -> 0.70
+    page.locator(".ci-slider-metric_agreement [role=slider]").focus()
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("ArrowLeft")
+    expect(page.locator(".ci-lever-metric_agreement .ci-lever-value")).to_have_text("0.70")
+    expect(page.locator(".ci-step")).to_have_text("Quarter 0 of 40")  # a change restarts
+
+    # step a few quarters: counter, numbers and pictures move
+    drawn = _wait_drawn(page, "composite")
+    for quarter in (1, 2, 3):
+        page.locator(".ci-step-button").click()
+        expect(page.locator(".ci-step")).to_have_text(f"Quarter {quarter} of 40")
+    _wait_drawn(page, "composite", drawn)
+    page.wait_for_timeout(300)
+    assert _number(page, ".ci-composite-collective") != start
+    assert _number(page, ".ci-composite-isolated") != start
+    for chart, before in pictures.items():
+        assert _canvas(page, chart) != before, f"the {chart} chart did not change"
+    expect(page.get_by_text(re.compile(r"After 3 quarters, collective impact is"))).to_be_visible()
+
+    # play, then pause: the counter keeps moving on its own
+    page.locator(".ci-play").click()
+    expect(page.locator(".ci-step")).to_have_text(re.compile(r"Quarter ([6-9]|\d\d) of 40"))
+    page.locator(".ci-play").click()
+    expect(page.locator(".ci-play")).to_have_text(re.compile("Play", re.I))
+
+    # run to the end; step and run-to-end are then off
+    page.locator(".ci-run-end").click()
+    expect(page.locator(".ci-step")).to_have_text("Quarter 40 of 40")
+    expect(page.locator(".ci-step-button")).to_be_disabled()
+    expect(page.locator(".ci-collective-indicators")).to_have_text(re.compile(r"\d+ of 18"))
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
+    assert (tmp_path / "dashboard.png").stat().st_size > 10_000
+
+    # reset: the same runs start over
+    page.locator(".ci-reset").click()
+    expect(page.locator(".ci-step")).to_have_text("Quarter 0 of 40")
+    assert page.outside == [], f"the page fetched from outside this machine: {page.outside}"
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(600)
+def test_out_of_range_value_is_explained_and_the_page_keeps_working(page, tmp_path):
+    from playwright.sync_api import expect
+
+    _type(page, "backbone_share", "1.5")
+    error = page.locator(".ci-lever-backbone_share .ci-error")
+    expect(error).to_contain_text("Backbone share (connective tissue): 1.5 is out of range")
+    expect(error).to_contain_text("Allowed: from 0 to 0.9")
+    expect(page.locator(".ci-lever-backbone_share .ci-lever-value")).to_have_text(
+        "5% of funding")  # the last good value stays
+
+    _type(page, "count", "lots")
+    expect(page.locator(".ci-lever-count .ci-error")).to_contain_text("'lots' is not a number")
+    page.screenshot(path=str(tmp_path / "dashboard-error.png"))
+
+    # the page still works: it steps, and a good value clears the message
+    page.locator(".ci-step-button").click()
+    expect(page.locator(".ci-step")).to_have_text("Quarter 1 of 40")
+    _type(page, "backbone_share", "0.1")
+    expect(page.locator(".ci-lever-backbone_share .ci-lever-value")).to_have_text(
+        "10% of funding")
+    expect(page.locator(".ci-lever-backbone_share .ci-error")).to_have_count(0)
+    expect(page.locator(".ci-step")).to_have_text("Quarter 0 of 40")
+    assert not [e for e in page.errors if "Traceback" in e or "Error" in e], page.errors
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(600)
+def test_scenario_choice_and_export(page, dashboard_url):
+    from playwright.sync_api import expect
+
+    # choose another scenario from the list of configs/*.toml
+    others = [name for name in scenario_files(dashboard_url["configs"]) if name != "default"]
+    assert others, "configs/ should hold more than the default scenario"
+    wanted = load_config(dashboard_url["configs"] / f"{others[0]}.toml")
+    page.locator(".ci-scenario").click()
+    page.get_by_role("option", name=others[0], exact=True).click()
+    expect(page.locator(".ci-step")).to_have_text(f"Quarter 0 of {wanted.run.steps}")
+    share = f"{wanted.funding.backbone_share:.0%} of funding"
+    expect(page.locator(".ci-lever-backbone_share .ci-lever-value")).to_have_text(share)
+
+    # change a lever, export, and check the file holds exactly the page's settings
+    _type(page, "complementarity", "0.9")
+    expect(page.locator(".ci-lever-complementarity .ci-lever-value")).to_have_text("0.90")
+    name = page.locator(".ci-export-name input")
+    name.fill("from_the_browser")
+    page.locator(".ci-export").click()
+    expect(page.locator(".ci-export-done")).to_contain_text("from_the_browser.toml")
+    path = dashboard_url["configs"] / "exported" / "from_the_browser.toml"
+    exported = load_config(path)
+    assert exported == exported_config(
+        wanted.with_values({"problem.complementarity": 0.9}), "from_the_browser", wanted)
