@@ -169,8 +169,8 @@ def ScenarioPicker(name: str, description: str, on_pick: Callable[[str], None], 
     names = list(scenario_files())
     if name not in names:
         names = [name, *names]
-    solara.Select("Scenario", values=names, value=name, on_value=on_pick,
-                  classes=["ci-scenario"])
+    solara.Select("Start from (a file in configs/)", values=names, value=name,
+                  on_value=on_pick, classes=["ci-scenario"])
     if description:
         solara.Text(description, classes=["ci-help"])
     if message:
@@ -258,27 +258,30 @@ def ExportPanel(config: Config, base: Config):
 def Controls(snap: Snapshot, playing, speed, on_step, on_end, on_reset):
     with solara.Card(classes=["ci-card"], elevation=1):
         with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}, gap="10px"):
+            with solara.Column(gap="0px", style={"min-width": "170px"}):
+                solara.Text(f"Quarter {snap.step} of {snap.horizon}", classes=["ci-step"])
+                solara.Text(f"year {snap.step / 4:g} of {snap.horizon / 4:g}",
+                            classes=["ci-sub"])
             solara.Button("Reset", icon_name="mdi-restart", on_click=on_reset, outlined=True,
-                          classes=["ci-reset"])
+                          classes=["ci-reset"], small=True)
             solara.Button("Step", icon_name="mdi-step-forward", on_click=on_step,
                           color="primary", disabled=playing.value or snap.at_end,
-                          classes=["ci-step-button"])
+                          classes=["ci-step-button"], small=True)
             solara.Button("Pause" if playing.value else "Play",
                           icon_name="mdi-pause" if playing.value else "mdi-play",
                           on_click=lambda: playing.set(not playing.value), color="primary",
-                          disabled=snap.at_end and not playing.value, classes=["ci-play"])
+                          disabled=snap.at_end and not playing.value, classes=["ci-play"],
+                          small=True)
             solara.Button("Run to the end", icon_name="mdi-skip-forward", on_click=on_end,
                           color="primary", disabled=playing.value or snap.at_end,
-                          classes=["ci-run-end"])
-            solara.Text("Speed", classes=["ci-sub"], style={"margin-left": "12px"})
-            solara.ToggleButtonsSingle(value=speed, values=list(SPEEDS), dense=True)
+                          classes=["ci-run-end"], small=True)
             solara.v.Spacer()
-            years = snap.step / 4
-            solara.Text(f"Quarter {snap.step} of {snap.horizon}", classes=["ci-step"])
-            solara.Text(f"year {years:g}", classes=["ci-sub"])
+            with solara.Row(style={"align-items": "center"}, gap="6px"):
+                solara.Text("Speed", classes=["ci-sub"])
+                solara.ToggleButtonsSingle(value=speed, values=list(SPEEDS), dense=True)
         solara.v.ProgressLinear(value=100 * snap.step / max(snap.horizon, 1), height=4,
                                 color="primary", background_color="#e6eef5",
-                                style_="margin-top: 10px;")
+                                style_="margin-top: 12px;")
 
 
 @solara.component

@@ -67,21 +67,36 @@ def _value_axis(grid: int = 0, name: str = "", fmt: str | None = None, **extra) 
 
 
 def _arm_series(snap: Snapshot, column: str, grid: int = 0, scale: float = 1.0,
-                digits: int = 4, end_label: str = "{@[1]}", start: int = 0) -> list[dict]:
-    # End labels: the arm that is ahead is labelled a little above its line, the other a
-    # little below, so close values do not print over each other.
+                digits: int = 4, end_label: str = "{:.4f}", start: int = 0) -> list[dict]:
+    """Both arms' lines, each with its latest value printed at its end."""
+    # The arm that is ahead is labelled a little above its line, the other a little below,
+    # so close values do not print over each other.
     last = {arm: float(snap.latest(arm)[column]) for arm in ARMS}
     ahead = max(ARMS, key=lambda arm: (last[arm], arm == "collective"))
-    return [{
-        "type": "line", "name": ARM_TITLES[arm], "xAxisIndex": grid, "yAxisIndex": grid,
-        "data": _pairs(snap.results[arm], column, scale, digits, start),
-        "showSymbol": False, "color": ARM_COLORS[arm],
-        "lineStyle": {"width": 2.6 if arm == "collective" else 2.0},
-        "endLabel": {"show": snap.step > 0, "formatter": end_label, "color": ARM_COLORS[arm],
-                     "fontWeight": "bold", "fontSize": 11,
-                     "offset": [0, -6 if arm == ahead else 6]},
-        "emphasis": {"disabled": True},
-    } for arm in ARMS]
+    series = []
+    for arm in ARMS:
+        data = _pairs(snap.results[arm], column, scale, digits, start)
+        series.append({
+            "type": "line", "name": ARM_TITLES[arm], "xAxisIndex": grid, "yAxisIndex": grid,
+            "data": data, "showSymbol": False, "color": ARM_COLORS[arm],
+            "lineStyle": {"width": 2.6 if arm == "collective" else 2.0},
+            "emphasis": {"disabled": True}, "clip": False,
+            **_end_mark(arm, data, end_label, up=arm == ahead)})
+    return series
+
+
+def _end_mark(arm: str, data: list, fmt: str, up: bool) -> dict:
+    """The latest value beside the line's end (a mark point: ECharts' own end labels can
+    land in the corner of the chart when a line lies on the plot's edge)."""
+    if len(data) < 2:
+        return {}
+    x, y = data[-1]
+    return {"markPoint": {
+        "silent": True, "symbol": "circle", "symbolSize": 5,
+        "data": [{"coord": [x, y], "itemStyle": {"color": ARM_COLORS[arm]},
+                  "label": {"show": True, "position": "right", "formatter": fmt.format(y),
+                            "color": ARM_COLORS[arm], "fontWeight": "bold", "fontSize": 11,
+                            "offset": [0, -6 if up else 6]}}]}}
 
 
 def _legend(**extra) -> dict:
@@ -110,8 +125,7 @@ def composite_option(snap: Snapshot) -> dict:
     start = round(float(snap.first("collective").composite_index), 4)
     series = [{"type": "line", "name": "start", "data": [[0, start], [snap.horizon, start]],
                "showSymbol": False, "silent": True, "color": "#AAAAAA", "z": 1,
-               "lineStyle": {"type": "dotted", "width": 1.2}, "tooltip": {"show": False},
-               "endLabel": {"show": True, "formatter": "start", "color": MUTED}},
+               "lineStyle": {"type": "dotted", "width": 1.2}, "tooltip": {"show": False}},
               *_arm_series(snap, "composite_index")]
     return _base(
         legend=_legend(), tooltip=_tooltip(), series=series, graphic=_waiting(snap),
@@ -120,8 +134,8 @@ def composite_option(snap: Snapshot) -> dict:
 
 
 AREA_MEASURES = {
-    "on_track": ("on_track_{}", "share on track", 100.0, 1, "{value}%", "{@[1]}%"),
-    "mean": ("mean_{}", "average status", 1.0, 3, None, "{@[1]}"),
+    "on_track": ("on_track_{}", "share on track", 100.0, 1, "{value}%", "{:.1f}%"),
+    "mean": ("mean_{}", "average status", 1.0, 3, None, "{:.3f}"),
 }
 
 
@@ -226,9 +240,9 @@ def _nice_ceiling(x: float) -> float:
 
 def trust_option(snap: Snapshot) -> dict:
     """Mean trust toward the collaborative, and the share of organizations taking part."""
-    series = (_arm_series(snap, "trust", 0, digits=3)
+    series = (_arm_series(snap, "trust", 0, digits=3, end_label="{:.2f}")
               + _arm_series(snap, "participation", 1, scale=100, digits=1,
-                            end_label="{@[1]}%"))
+                            end_label="{:.0f}%"))
     return _base(
         legend=_legend(), tooltip=_tooltip(),
         title=[{"text": "Trust (0 = none, 1 = full)", "left": 8, "top": 0,

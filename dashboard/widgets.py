@@ -37,7 +37,13 @@ module.exports = {
       if (this.gone) return;
       this.chart = echarts.init(this.$refs.chart);
       this.draw();
-      this.observer = new ResizeObserver(() => this.chart && this.chart.resize());
+      // After a resize, draw afresh: ECharts misplaces end labels that sit on the plot's
+      // edge when it only rescales them.
+      this.observer = new ResizeObserver(() => {
+        if (!this.chart) return;
+        this.chart.resize();
+        this.chart.setOption(this.fresh(), true);
+      });
       this.observer.observe(this.$refs.chart);
     });
   },
@@ -52,8 +58,13 @@ module.exports = {
   methods: {
     draw() {
       if (!this.chart) return;  // not loaded yet: mounted() draws the latest option
-      this.chart.setOption(this.option, true);
+      this.chart.setOption(this.fresh(), true);
       this.renders += 1;
+    },
+    fresh() {
+      // A plain copy: ECharts keeps and changes what it is given, and this.option is
+      // watched by Vue.
+      return JSON.parse(JSON.stringify(this.option));
     },
   },
 };
