@@ -19,6 +19,7 @@ NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 EXPECTED = (
     "01_isolated_vs_collective.ipynb",
     "02_funding_connective_tissue.ipynb",
+    "03_sensitivity_analysis.ipynb",
 )
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 CELL_TIMEOUT = 300  # seconds per cell
