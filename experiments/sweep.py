@@ -28,6 +28,7 @@ import pandas as pd
 from joblib import Parallel, delayed, parallel_config
 from tqdm.auto import tqdm
 
+import model
 from experiments.cli import UserError
 from experiments.design import GAIN_PREFIX, Experiment, ExperimentError
 from experiments.provenance import manifest, write_json, write_table
@@ -65,12 +66,19 @@ def run_id(config: dict, seed: int) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def model_fingerprint() -> str:
+    """A hash of the model's source: results of two versions of the model are never mixed."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(model.__file__).parent.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def make_plan(experiment: Experiment, points: list[dict]) -> Plan:
     """Every (point, arm, replication) of the experiment. Replication r has the same seed at
     every point and in both arms (common random numbers)."""
     seeds = [derive_seed(experiment.seed, r) for r in range(experiment.replications)]
-    parameters = [p for p in experiment.parameters if any(p in pt for pt in points)]
-    parameters += [k for pt in points for k in pt if k not in parameters and k != "policy"]
+    parameters = experiment.parameters
     rows, tasks = [], {}
     for index, point in enumerate(points):
         collective = experiment.config_for(point)
@@ -260,6 +268,10 @@ def _open_folder(out: Path, experiment: Experiment, digest: str, plan: Plan, kin
                 f"{out} holds results of a different experiment (digest {old_digest}, now "
                 f"{digest}): the experiment file, its scenario or the --seeds/--steps-tables/"
                 f"--n options changed. Use --out NEW_FOLDER, or delete {out} to start over")
+        if old.get("model_fingerprint") != model_fingerprint():
+            raise ExperimentError(
+                f"{out} holds results of another version of the model (its code in model/ "
+                f"changed since); use --out NEW_FOLDER, or delete {out} to start over")
         sessions = old.get("sessions", [])
     elif out.exists() and any(out.iterdir()):
         raise ExperimentError(f"{out} is not empty and has no manifest.json, so it is not a "
@@ -272,6 +284,7 @@ def _open_folder(out: Path, experiment: Experiment, digest: str, plan: Plan, kin
                     "scenario": experiment.scenario, "digest": digest,
                     "resolved": experiment.resolved()},
         base_config=experiment.base.to_dict(),
+        model_fingerprint=model_fingerprint(),
         parameters=plan.parameters,
         arms=list(experiment.arms),
         policies=list(experiment.policies),

@@ -104,6 +104,14 @@ def test_rerun_skips_everything_and_changed_experiment_is_refused(tmp_path):
                   progress=False)
 
 
+def test_results_of_another_model_version_are_not_mixed(tiny, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    run_sweep(load_experiment(tiny), out, progress=False)
+    monkeypatch.setattr("experiments.sweep.model_fingerprint", lambda: "edited-model")
+    with pytest.raises(ExperimentError, match="another version of the model"):
+        run_sweep(load_experiment(tiny), out, progress=False)
+
+
 def test_folder_without_manifest_is_refused(tiny, tmp_path):
     out = tmp_path / "busy"
     out.mkdir()
