@@ -222,7 +222,7 @@ def ExportPanel(config: Config, base: Config):
         except ConfigError as err:
             result.set((False, str(err)))
             return
-        result.set((True, str(written)))
+        result.set((True, _shown_path(written)))
 
     try:
         toml_text = current().to_toml()
@@ -233,7 +233,8 @@ def ExportPanel(config: Config, base: Config):
     solara.InputText("Name", value=name, dense=True, classes=["ci-export-name"],
                      continuous_update=True)
     solara.InputText("Save to (optional)", value=target, dense=True,
-                     placeholder=str(export_path(name.value if name.value.strip() else "x")),
+                     placeholder=_shown_path(export_path(name.value if name.value.strip()
+                                                         else "scenario")),
                      continuous_update=True, classes=["ci-export-path"])
     with solara.Row(gap="8px", style={"flex-wrap": "wrap"}):
         solara.Button("Export scenario", icon_name="mdi-content-save", on_click=export,
@@ -446,6 +447,14 @@ def NumbersTable(snap: Snapshot):
         values = [fmt.format(float(snap.latest(arm)[column])) for arm in ARMS]
         lines.append(f"| {label} | {values[0]} | {values[1]} |")
     Prose("\n".join(lines), classes=["ci-caption", "ci-numbers"])
+
+
+def _shown_path(path: Path) -> str:
+    """A path as short as it can be said: relative to the working folder when inside it."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def _starting_scenario() -> tuple[str, Config, str | None]:

@@ -8,15 +8,9 @@ always stop the server. Chromium missing is a failure, not a skip: ``make test``
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import signal
 import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -40,14 +34,18 @@ from dashboard.levers import (
     safe_name,
     scenario_files,
 )
+from dashboard.screenshot import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    start_server,
+    stop_server,
+    wait_until_serving,
+)
 from experiments.cli import build_parser
 from model import CollectiveImpactModel, ConfigError, load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ROOT / "configs"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 START_TIMEOUT = 120  # seconds for the server to answer
 UI_TIMEOUT = 60_000  # milliseconds for the page to show something
 
@@ -308,46 +306,19 @@ def dashboard_url(tmp_path_factory):
     for path in CONFIGS.glob("*.toml"):
         shutil.copy(path, configs / path.name)
     port = _free_port()
-    log_path = tmp_path_factory.mktemp("server") / "server.log"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    with open(log_path, "w") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "experiments", "dashboard", "--port", str(port),
-             "--host", "127.0.0.1", "--configs", str(configs)],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     url = f"http://127.0.0.1:{port}/"
+    log_path = tmp_path_factory.mktemp("server") / "server.log"
+    with open(log_path, "w") as log:
+        server = start_server(port, configs, log=log)
     try:
-        _wait_until_serving(server, url, log_path)
+        try:
+            wait_until_serving(server, url, timeout=START_TIMEOUT)
+        except (RuntimeError, TimeoutError) as err:
+            pytest.fail(f"{err}:\n{log_path.read_text()}")
         assert url in log_path.read_text(), "the command should print the URL"
         yield {"url": url, "configs": configs, "log": log_path}
     finally:
-        _stop(server)
-
-
-def _wait_until_serving(server: subprocess.Popen, url: str, log_path: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"the dashboard exited with {server.returncode}:\n"
-                        f"{log_path.read_text()}")
-        try:
-            with urllib.request.urlopen(url, timeout=5) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    pytest.fail(f"the dashboard did not answer at {url} within {START_TIMEOUT} s:\n"
-                f"{log_path.read_text()}")
-
-
-def _stop(server: subprocess.Popen) -> None:
-    if server.poll() is None:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(timeout=15)
+        stop_server(server)
 
 
 @pytest.fixture(scope="module")
