@@ -19,6 +19,7 @@ from model.config import SCHEMA
 # The model itself allows it; use ``collective-impact run`` for such scenarios.
 MAX_LIVE_SERVICES = 1_000_000
 MAX_LIVE_PEOPLE_AREAS = 2_000_000
+MAX_LIVE_ORGANIZATIONS = 1_000
 CONFIGS_ENV = "COLLECTIVE_IMPACT_CONFIGS"
 
 
@@ -61,6 +62,8 @@ class Lever:
             lo, hi = item["lo"] // int(self.scale), item["hi"] // int(self.scale)
         if self.key == "funding.pool" and config is not None:
             hi = min(hi, MAX_LIVE_SERVICES * config.funding.cost_per_service / self.scale)
+        if self.key == "organizations.count":
+            hi = min(hi, MAX_LIVE_ORGANIZATIONS)
         unit = f" ({self.unit})" if self.unit else ""
         if item["lo_open"]:
             return f"above {_plain(lo)} and up to {_plain(hi)}{unit}"
@@ -124,6 +127,10 @@ def check_live(config: Config) -> Config:
         raise ConfigError(f"funding.pool = {config.funding.pool:,.0f} buys {services:,.0f} "
                           f"services a quarter, too many to run live; the dashboard takes up "
                           f"to ${most:,.0f} M per quarter, 'collective-impact run' any amount")
+    if config.organizations.count > MAX_LIVE_ORGANIZATIONS:
+        raise ConfigError(f"organizations.count = {config.organizations.count:,} is too many "
+                          f"to draw live; the dashboard takes up to {MAX_LIVE_ORGANIZATIONS:,} "
+                          f"('collective-impact run' takes any number)")
     cells = config.population.size * config.population.areas
     if cells > MAX_LIVE_PEOPLE_AREAS:
         raise ConfigError(f"population.size = {config.population.size:,} is too large to run "

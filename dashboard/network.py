@@ -22,20 +22,30 @@ GOLDEN_ANGLE = math.pi * (3 - math.sqrt(5))
 RING = 1.0  # distance of the area clusters from the middle
 CLUSTER = 0.36  # radius of the biggest cluster
 EXTENT = RING + CLUSTER + 0.42  # half the width of the drawing, the same for both arms
+MAX_DRAWN = 300  # organizations drawn per arm; more would make the page slow to update
 
 
-def graph(orgs: Organizations) -> nx.Graph:
-    """Organizations as nodes 0..N-1; with a backbone, node 'backbone' and an edge to it from
-    each participant, weighted by that participant's trust."""
+def drawn(n: int) -> np.ndarray:
+    """Which organizations the picture shows: all of them, or an even spread of
+    ``MAX_DRAWN`` when there are more (the same ones every quarter)."""
+    if n <= MAX_DRAWN:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, MAX_DRAWN).round().astype(int))
+
+
+def graph(orgs: Organizations, only=None) -> nx.Graph:
+    """Organizations as nodes (their indices); with a backbone, node 'backbone' and an edge
+    to it from each participant, weighted by that participant's trust. ``only`` limits the
+    graph to some organizations."""
     g = nx.Graph()
-    for o in range(len(orgs.grant)):
+    for o in (range(len(orgs.grant)) if only is None else (int(i) for i in only)):
         g.add_node(o, area=int(orgs.main_area[o]), trust=float(orgs.trust[o]),
                    participating=bool(orgs.participating[o]), grant=float(orgs.grant[o]),
                    kind=orgs.org_type[o])
     if orgs.backbone_budget is not None:
         g.add_node("backbone")
-        for o in np.flatnonzero(orgs.participating):
-            g.add_edge("backbone", int(o), trust=float(orgs.trust[o]))
+        for o in [n for n in g.nodes if n != "backbone" and g.nodes[n]["participating"]]:
+            g.add_edge("backbone", o, trust=float(orgs.trust[o]))
     return g
 
 
@@ -71,10 +81,10 @@ def _xy(point) -> dict:
 
 def _arm_series(snap: Snapshot, arm: str, left: str) -> dict:
     orgs = snap.organizations[arm]
-    g = graph(orgs)
+    g = graph(orgs, drawn(len(orgs.grant)))
     pos = layout(g, len(snap.areas))
     biggest = max(float(orgs.grant.max(initial=0.0)), 1.0)
-    shrink = min(1.0, math.sqrt(60 / max(len(orgs.grant), 1)))
+    shrink = min(1.0, math.sqrt(60 / max(g.number_of_nodes(), 1)))
     nodes = []
     for o in (n for n in g.nodes if n != "backbone"):
         d = g.nodes[o]
@@ -146,9 +156,11 @@ def network_option(snap: Snapshot) -> dict:
     for i, arm in enumerate(ARMS):
         orgs = snap.organizations[arm]
         n, taking_part = len(orgs.grant), int(orgs.participating.sum())
-        sub = f"{taking_part} of {n} organizations take part"
+        sub = f"{taking_part} of {n:,} organizations take part"
         if taking_part:
             sub += f", mean trust {orgs.trust[orgs.participating].mean():.2f}"
+        if n > MAX_DRAWN:
+            sub += f" (drawing {len(drawn(n))})"
         titles.append({"text": ARM_TITLES[arm], "subtext": sub, "left": f"{25 + 50 * i}%",
                        "textAlign": "center", "top": 0,
                        "textStyle": {"fontSize": 15, "color": TEXT},

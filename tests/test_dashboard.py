@@ -81,7 +81,8 @@ def test_typed_funding_is_in_millions(small):
     ("funding.backbone_share", "-0.1", "is out of range"),
     ("funding.pool", "0", "is out of range. Allowed: above 0 and up to 400"),
     ("funding.pool", "5000", "too much for a live run"),
-    ("organizations.count", "12.5", "not a whole number. Allowed: from 1 to 5,000."),
+    ("organizations.count", "12.5", "not a whole number. Allowed: from 1 to 1,000."),
+    ("organizations.count", "2000", "too much for a live run"),
     ("organizations.count", "0", "is out of range"),
     ("collaboration.metric_agreement", "2", "is out of range. Allowed: from 0 to 1."),
     ("run.steps", "abc", "'abc' is not a number. Allowed: from 1 to 400 (quarters)."),
@@ -253,6 +254,13 @@ def test_network_links_participants_to_the_backbone_only(small):
     assert widths[f"org-{o_low}"] <= widths[f"org-{o_high}"]
     orgs = [n for n in collective["data"] if n["name"].startswith("org-")]
     assert len(orgs) == small.organizations.count
+
+
+def test_network_draws_at_most_a_fixed_spread_of_organizations():
+    assert list(network.drawn(5)) == [0, 1, 2, 3, 4]
+    many = network.drawn(1000)
+    assert len(many) == network.MAX_DRAWN and many[0] == 0 and many[-1] == 999
+    assert list(many) == list(network.drawn(1000))  # the same ones every quarter
 
 
 def test_network_layout_groups_organizations_by_main_area(small):
