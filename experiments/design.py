@@ -156,6 +156,7 @@ def load_experiment(path: str | Path, replications: int | None = None,
 
 def parse_experiment(data: dict, path: Path, text: str = "", replications: int | None = None,
                      steps_tables: bool = False) -> Experiment:
+    """Validate the parsed TOML ``data`` of the experiment file at ``path``."""
     src = str(path)
     _check_keys(data, SECTIONS, src, "section")
     head = data.get("experiment", {})
@@ -170,9 +171,10 @@ def parse_experiment(data: dict, path: Path, text: str = "", replications: int |
     factors = _parse_factors(data, base, src)
     policies = _parse_policies(data.get("policies", {}), base, factors, src)
     reps = _whole(head.get("replications", 10), f"{src}: replications", minimum=1)
-    both = head.get("both_arms", True)
-    if not isinstance(both, bool):
-        raise ExperimentError(f"{src}: both_arms = {both!r}: must be true or false")
+    both, keep_steps = head.get("both_arms", True), head.get("steps_tables", False)
+    for key, value in (("both_arms", both), ("steps_tables", keep_steps)):
+        if not isinstance(value, bool):
+            raise ExperimentError(f"{src}: {key} = {value!r}: must be true or false")
     experiment = Experiment(
         name=str(head.get("name", path.stem)),
         description=str(head.get("description", "")),
@@ -183,7 +185,7 @@ def parse_experiment(data: dict, path: Path, text: str = "", replications: int |
         seed=_whole(head.get("seed", base.run.seed), f"{src}: seed", minimum=0),
         both_arms=both,
         outcomes=_parse_outcomes(head.get("outcomes"), base, src),
-        steps_tables=bool(head.get("steps_tables", False)) or steps_tables,
+        steps_tables=keep_steps or steps_tables,
         figure=dict(data.get("figure", {})),
         sensitivity=dict(data.get("sensitivity", {})),
     )
