@@ -40,6 +40,7 @@ from dashboard.levers import (
     load_scenario,
     safe_name,
     scenario_files,
+    scenario_text,
 )
 from dashboard.widgets import Echarts
 from model import Config, ConfigError
@@ -225,7 +226,7 @@ def ExportPanel(config: Config, base: Config):
         result.set((True, _shown_path(written)))
 
     try:
-        toml_text = current().to_toml()
+        toml_text = scenario_text(current())
         filename = f"{safe_name(name.value)}.toml"
     except ConfigError:
         toml_text, filename = "", "scenario.toml"
@@ -241,7 +242,7 @@ def ExportPanel(config: Config, base: Config):
                       color="primary", outlined=True, classes=["ci-export"])
         with solara.FileDownload(toml_text, filename=filename, mime_type="application/toml"):
             solara.Button("Download", icon_name="mdi-download", text=True, color="primary",
-                          disabled=not toml_text)
+                          disabled=not toml_text, classes=["ci-download"])
     if result.value:
         ok, text = result.value
         if ok:

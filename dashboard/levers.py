@@ -240,12 +240,17 @@ def export_path(name: str, directory: Path | None = None) -> Path:
     return Path(directory or configs_dir()) / "exported" / f"{safe_name(name)}.toml"
 
 
+def scenario_text(config: Config) -> str:
+    """The exported file's text: ``config.to_toml()`` under a one-line header."""
+    return "# Scenario exported from the collective-impact dashboard.\n" + config.to_toml()
+
+
 def export_scenario(config: Config, path: Path) -> Path:
     """Write ``config.to_toml()`` to ``path`` (a .toml file), creating folders; return it."""
     path = Path(path).expanduser()
     if path.suffix != ".toml":
         raise ConfigError(f"{path}: the file name must end in .toml")
-    text = "# Scenario exported from the collective-impact dashboard.\n" + config.to_toml()
+    text = scenario_text(config)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")

@@ -499,3 +499,10 @@ def test_scenario_choice_and_export(page, dashboard_url):
     exported = load_config(path)
     assert exported == exported_config(
         wanted.with_values({"problem.complementarity": 0.9}), "from_the_browser", wanted)
+
+    # the same file, offered as a download
+    with page.expect_download() as download:
+        page.locator(".ci-download").click()
+    assert download.value.suggested_filename == "from_the_browser.toml"
+    assert Path(download.value.path()).read_text(encoding="utf-8") == path.read_text(
+        encoding="utf-8")
