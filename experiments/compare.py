@@ -28,8 +28,10 @@ class Comparison:
 
 def compare(config: Config, n_seeds: int = 10, jobs: int = 1, out_dir: Path | None = None,
             progress: bool = True) -> Comparison:
-    """Run both arms on ``n_seeds`` seeds derived from ``config.run.seed``; write the results."""
-    seeds = [derive_seed(config.run.seed, i) for i in range(n_seeds)]
+    """Run both arms on ``n_seeds`` seeds and write the results. The first seed is
+    ``config.run.seed`` itself, so a single run of the scenario (``collective-impact run``,
+    the dashboard) reappears in the comparison; the rest are derived from it."""
+    seeds = comparison_seeds(config.run.seed, n_seeds)
     steps = run_arms(config, seeds, jobs=jobs, progress=progress)
     runs = pd.DataFrame([{"arm": arm, "seed": seed, **final_outcomes(group)}
                          for (arm, seed), group in steps.groupby(["arm", "seed"], sort=False)])
@@ -38,6 +40,10 @@ def compare(config: Config, n_seeds: int = 10, jobs: int = 1, out_dir: Path | No
     result = Comparison(steps, runs, table, out_dir, seeds)
     _write(result, config)
     return result
+
+
+def comparison_seeds(base_seed: int, n_seeds: int) -> list[int]:
+    return [base_seed] + [derive_seed(base_seed, i) for i in range(1, n_seeds)]
 
 
 def _write(result: Comparison, config: Config) -> None:

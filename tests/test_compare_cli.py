@@ -7,6 +7,7 @@ import pytest
 
 from experiments.cli import main
 from experiments.provenance import read_provenance
+from model import run_model
 
 
 @pytest.fixture
@@ -63,3 +64,15 @@ def test_unknown_scenario_file_is_one_clear_line(capsys):
     assert main(["compare", "configs/nope.toml", "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "scenario file not found: configs/nope.toml" in err
+
+
+def test_compare_includes_the_scenarios_own_seed(tmp_path, tiny_file, tiny_config):
+    """An exported dashboard scenario or a single `run` reappears exactly in `compare`."""
+    out = tmp_path / "out"
+    main(["compare", str(tiny_file), "--seeds", "2", "--jobs", "1", "--quiet",
+          "--out", str(out)])
+    steps = pd.read_parquet(out / "steps.parquet")
+    own = steps[(steps.seed == tiny_config.run.seed) & (steps.arm == "collective")]
+    expected = run_model(tiny_config, seed=tiny_config.run.seed)
+    pd.testing.assert_frame_equal(own.drop(columns=["arm", "seed"]).reset_index(drop=True),
+                                  expected, check_dtype=False)
