@@ -203,6 +203,7 @@ def parallel_backend(backend: str, jobs: int, scheduler: str | None = None):
         yield jobs
         return
     try:
+        import dask
         from dask.distributed import Client, LocalCluster
     except ImportError:
         raise UserError("--backend dask needs dask.distributed: "
@@ -215,6 +216,11 @@ def parallel_backend(backend: str, jobs: int, scheduler: str | None = None):
                 raise UserError(f"cannot reach the Dask scheduler at {scheduler}: {err}") from None
         else:
             workers = None if jobs == -1 else jobs
+            # Dask starts workers with MALLOC_TRIM_THRESHOLD_=65536, which makes glibc hand
+            # memory back after every large numpy array: model runs take twice as long.
+            key = "distributed.nanny.pre-spawn-environ"
+            environ = {**dask.config.get(key, {}), "MALLOC_TRIM_THRESHOLD_": None}
+            stack.enter_context(dask.config.set({key: environ}))
             cluster = stack.enter_context(LocalCluster(
                 n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None))
             stack.enter_context(Client(cluster))

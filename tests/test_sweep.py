@@ -85,6 +85,23 @@ def test_serial_parallel_and_dask_give_identical_tables(tiny, tmp_path):
     pd.testing.assert_frame_equal(serial, dask, check_exact=True)
 
 
+def test_local_dask_workers_do_not_trim_malloc():
+    # Dask's default MALLOC_TRIM_THRESHOLD_=65536 doubles the time of a model run.
+    pytest.importorskip("dask.distributed")
+    from joblib import Parallel, delayed
+
+    from experiments.sweep import parallel_backend
+
+    def read_worker_environment(name):
+        return __import__("os").environ.get(name, "unset")
+
+    with parallel_backend("dask", 1) as n_jobs:
+        seen = Parallel(n_jobs=n_jobs)(
+            delayed(read_worker_environment)(name)
+            for name in ("MALLOC_TRIM_THRESHOLD_", "OMP_NUM_THREADS"))
+    assert seen == ["unset", "1"]  # trimming off; Dask's other worker settings kept
+
+
 def test_rerun_skips_everything_and_changed_experiment_is_refused(tmp_path):
     path = write_experiment(tmp_path)
     out = tmp_path / "out"
