@@ -99,6 +99,18 @@ def test_tiny_headline_experiment_runs_to_its_figure(name, tmp_path):
         assert table.step.max() == 4
 
 
+def test_report_redraws_a_comparison(tmp_path):
+    from experiments.compare import compare
+    from model import Config
+
+    config = Config.from_dict({"population": {"size": 200}, "run": {"steps": 3}})
+    out = compare(config, n_seeds=2, out_dir=tmp_path, progress=False).out_dir
+    for name in ("composite_index.png", "areas.png"):
+        (out / name).unlink()
+    assert main(["report", str(out)]) == 0
+    assert (out / "composite_index.png").is_file() and (out / "areas.png").is_file()
+
+
 def test_report_of_a_folder_that_is_not_results(tmp_path, capsys):
     assert main(["report", str(tmp_path)]) == 2
     assert "no manifest.json" in capsys.readouterr().err
