@@ -7,18 +7,15 @@ returns a matplotlib figure; ``figures.save`` writes it.
 
 from __future__ import annotations
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.colors import TwoSlopeNorm
+from matplotlib.lines import Line2D
+from matplotlib.ticker import PercentFormatter
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.colors import TwoSlopeNorm  # noqa: E402
-from matplotlib.lines import Line2D  # noqa: E402
-from matplotlib.ticker import PercentFormatter  # noqa: E402
-
-from experiments.design import GAIN_PREFIX  # noqa: E402
-from experiments.figures import ARM_COLOURS, ARM_LABELS, ARM_STYLES  # noqa: E402
+from experiments.design import GAIN_PREFIX
+from experiments.figures import ARM_COLOURS, ARM_LABELS, ARM_STYLES
 
 # Okabe-Ito, in an order that keeps neighbouring curves far apart.
 HUE_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#56B4E9", "#E69F00", "#000000")

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import io
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from experiments.provenance import atomic_write_bytes  # noqa: E402
-from experiments.summary import interval  # noqa: E402
+from experiments.provenance import atomic_write_bytes
+from experiments.summary import interval
 
 ARM_COLOURS = {"isolated": "#E69F00", "collective": "#0072B2"}
 ARM_LABELS = {"isolated": "Isolated impact", "collective": "Collective impact"}
