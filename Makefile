@@ -7,7 +7,7 @@ BIN = $(VENV)/bin
 CORE = $(VENV)/.core-installed
 ALL = $(VENV)/.all-installed
 
-.PHONY: compare test browser lint bench dashboard
+.PHONY: compare test browser bench dashboard notebooks
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,9 @@ test: $(ALL) browser
 
 dashboard: $(ALL)
 	$(BIN)/collective-impact dashboard
+
+notebooks: $(ALL)
+	$(BIN)/jupyter lab notebooks/
 
 bench: $(CORE)
 	$(BIN)/python benchmarks/bench_model.py
