@@ -23,7 +23,6 @@ crossed with it. See docs/experiments.md for the format, e.g.::
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import itertools
 import json
@@ -36,7 +35,7 @@ import numpy as np
 
 from experiments.cli import UserError
 from model import CollectiveImpactModel, Config, ConfigError, load_config
-from model.config import SCHEMA
+from model.config import SCHEMA, did_you_mean
 
 REPO = Path(__file__).resolve().parent.parent
 SECTIONS = ("experiment", "base", "levers", "uncertainties", "policies", "figure", "sensitivity")
@@ -205,7 +204,7 @@ def check_outcome(experiment: Experiment, outcome: str | None, where: str) -> No
         raise ExperimentError(f"{experiment.source}: {where} '{outcome}' needs both_arms = true")
     if name not in experiment.outcomes:
         raise ExperimentError(f"{experiment.source}: {where} '{outcome}' is not among the kept "
-                              f"outcomes{_suggest(name, experiment.outcomes)}; kept: "
+                              f"outcomes{did_you_mean(name, experiment.outcomes)}; kept: "
                               f"{', '.join(experiment.outcomes)}")
 
 
@@ -360,7 +359,7 @@ def _parse_outcomes(outcomes, base: Config, src: str) -> tuple[str, ...]:
     allowed = [c for c in steps.columns if c != "step"]
     for name in outcomes:
         if name not in allowed:
-            raise ExperimentError(f"{src}: unknown outcome '{name}'{_suggest(name, allowed)}; "
+            raise ExperimentError(f"{src}: unknown outcome '{name}'{did_you_mean(name, allowed)}; "
                                   f"allowed: {', '.join(allowed)}")
     if "composite_index" not in outcomes:
         outcomes = ["composite_index", *outcomes]  # every analysis default needs it
@@ -412,7 +411,7 @@ def _check_keys(table: dict, allowed, src: str, what: str) -> None:
         raise ExperimentError(f"{src}: expected a table, got {table!r}")
     for key in table:
         if key not in allowed:
-            raise ExperimentError(f"{src}: unknown {what} '{key}'{_suggest(key, allowed)}; "
+            raise ExperimentError(f"{src}: unknown {what} '{key}'{did_you_mean(key, allowed)}; "
                                   f"allowed: {', '.join(allowed)}")
 
 
@@ -420,11 +419,6 @@ def _whole(value, what: str, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ExperimentError(f"{what} = {value!r}: must be a whole number >= {minimum}")
     return value
-
-
-def _suggest(word: str, options) -> str:
-    close = difflib.get_close_matches(word, list(options), n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def _describe(point: dict) -> str:

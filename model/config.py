@@ -224,7 +224,7 @@ class Config:
 def _split_key(key: str) -> tuple[str, str]:
     section, _, name = key.partition(".")
     if section not in SCHEMA or name not in SCHEMA[section]:
-        raise ConfigError(f"unknown parameter '{key}'{_suggest(key, all_keys())}")
+        raise ConfigError(f"unknown parameter '{key}'{did_you_mean(key, all_keys())}")
     return section, name
 
 
@@ -232,7 +232,8 @@ def all_keys() -> list[str]:
     return [f"{s}.{f}" for s, sec in SCHEMA.items() for f in sec]
 
 
-def _suggest(word: str, options) -> str:
+def did_you_mean(word: str, options) -> str:
+    """A hint naming the closest allowed word, for error messages ('' if none is close)."""
     close = difflib.get_close_matches(word, list(options), n=1)
     return f" (did you mean '{close[0]}'?)" if close else ""
 
@@ -280,14 +281,14 @@ def from_dict(data: dict) -> Config:
     sections = {}
     for section, given in data.items():
         if section not in SCHEMA:
-            raise ConfigError(f"unknown section [{section}]{_suggest(section, SCHEMA)}; "
+            raise ConfigError(f"unknown section [{section}]{did_you_mean(section, SCHEMA)}; "
                               f"allowed: {', '.join(SCHEMA)}")
         if not isinstance(given, dict):
             raise ConfigError(f"[{section}] must be a table of values, got {given!r}")
         for name in given:
             if name not in SCHEMA[section]:
                 raise ConfigError(f"unknown key '{section}.{name}'"
-                                  f"{_suggest(name, SCHEMA[section])}; allowed in [{section}]: "
+                                  f"{did_you_mean(name, SCHEMA[section])}; allowed in [{section}]: "
                                   f"{', '.join(SCHEMA[section])}")
     for section, items in SCHEMA.items():
         given = data.get(section, {})
