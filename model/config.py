@@ -44,6 +44,20 @@ CONDITIONS = (
 )
 
 
+# Parameters that act only through a collaborative (participants, a backbone, pooled data);
+# trust_decay is not among them, since trust decays in isolation too.
+COLLABORATIVE_ONLY = (
+    *(f"backbone.{name}" for name in ("cost_per_staff", "span", "data_maturity_rate",
+                                      "initial_participation", "join_rate", "leave_rate")),
+    *(f"effort.{name}" for name in BACKBONE_FUNCTIONS),
+    *(f"collaboration.{name}" for name in (
+        "metric_agreement", "control_tightness", "participation_cost", "cost_salience",
+        "trust_growth", "control_trust_penalty", "trust_share_threshold", "alignment_rate")),
+    "funding.max_pool_growth",
+    "funding.evidence_weight",
+)
+
+
 class ConfigError(ValueError):
     """A scenario value is wrong; the message names the field, the value and what is allowed."""
 
@@ -207,8 +221,13 @@ class Config:
 
     def isolated(self) -> Config:
         """The same world with no connective tissue: no backbone money, no volunteer
-        coordination, every condition off."""
-        values = {"funding.backbone_share": 0.0, "backbone.volunteer_coverage": 0.0}
+        coordination, every condition off.
+
+        Levers that cannot act without a collaborative are reset to their defaults, so
+        that scenarios differing only in them share one isolated run (sweeps run it once).
+        """
+        values = {key: _default(key) for key in COLLABORATIVE_ONLY}
+        values.update({"funding.backbone_share": 0.0, "backbone.volunteer_coverage": 0.0})
         values.update({f"conditions.{c}": False for c in CONDITIONS})
         return self.with_values(values)
 
@@ -219,6 +238,11 @@ class Config:
     def area_names(self) -> tuple[str, ...]:
         k = self.population.areas
         return AREA_NAMES_6 if k == 6 else tuple(f"area_{i + 1}" for i in range(k))
+
+
+def _default(key: str):
+    section, name = _split_key(key)
+    return SCHEMA[section][name]["default"]
 
 
 def _split_key(key: str) -> tuple[str, str]:

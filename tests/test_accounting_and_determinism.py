@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from model import CollectiveImpactModel, run_model
+from model import CONDITIONS, CollectiveImpactModel, run_model
+from model.config import COLLABORATIVE_ONLY, SCHEMA
 
 
 @pytest.mark.parametrize("share", [0.0, 0.05, 0.3])
@@ -68,3 +69,19 @@ def test_isolated_arm_has_no_collaborative_even_with_volunteer_coverage(tiny_con
     assert not model.collaborative_active
     assert model.participating.sum() == 0
     assert model.results().participation.max() == 0.0
+
+
+@pytest.mark.parametrize("key", COLLABORATIVE_ONLY)
+def test_levers_reset_in_the_isolated_arm_cannot_act_there(tiny_config, key):
+    """Justifies Config.isolated() resetting them: moving one to the far end of its range
+    leaves an isolated run unchanged (checked without the reset)."""
+    section, name = key.split(".")
+    item = SCHEMA[section][name]
+    far = item["hi"] if item["default"] != item["hi"] else item["lo"]
+    far = min(far, 50) if isinstance(far, int | float) else far
+    moved = tiny_config.with_values({key: far})
+    switched_off = {"funding.backbone_share": 0.0, "backbone.volunteer_coverage": 0.0,
+                    **{f"conditions.{c}": False for c in CONDITIONS}}
+    pd.testing.assert_frame_equal(run_model(moved.with_values(switched_off)),
+                                  run_model(tiny_config.with_values(switched_off)))
+    assert moved.isolated() == tiny_config.isolated()
