@@ -186,6 +186,7 @@ class CollectiveImpactModel(Model):
         self.pooled_precision = np.zeros((K, A))
         self.coverage = 0.0
         self.intensity = dict.fromkeys(BACKBONE_FUNCTIONS, 0.0)
+        self.total_gain = 0.0  # status above baseline, summed over person-areas
         self.cumulative_gain = 0.0
         self.cumulative_spending = 0.0
         self._coordinate()
@@ -202,7 +203,8 @@ class CollectiveImpactModel(Model):
         self._apply_outcomes(services)
         self._learn(services)
         self._mature_data_system()
-        self.cumulative_gain += float((self.status - self.baseline).sum())
+        self.total_gain = float((self.status - self.baseline).sum())
+        self.cumulative_gain += self.total_gain
         self.cumulative_spending += self.funding_pool
         self.indicators = self._measure(services)
         self._grow_pool(self.indicators["composite_index"])
@@ -365,6 +367,8 @@ class CollectiveImpactModel(Model):
         counts += rng.random(counts.shape) < (wanted - counts)  # unbiased rounding
         referred = rng.binomial(counts, self._referral_share()[:, None])
         walk_in = counts - referred
+        # Participants do not change within a quarter: who can be reached is found once.
+        reachable = self._reachable() if referred.any() else None
 
         org_ids, area_ids, people = [], [], []
         for k in range(K):
@@ -380,7 +384,7 @@ class CollectiveImpactModel(Model):
             if n_ref:
                 ref_orgs = rng.permutation(np.repeat(np.arange(len(referred)), referred[:, k]))
                 org_ids.append(ref_orgs)
-                people.append(self._refer(k, n_ref, served))
+                people.append(self._refer(k, n_ref, served, reachable))
             area_ids.append(np.full(len(orgs_k) + n_ref, k))
         org_ids = np.concatenate(org_ids)
         return {
@@ -392,11 +396,13 @@ class CollectiveImpactModel(Model):
             "referred": referred,
         }
 
-    def _refer(self, k: int, n: int, served: np.ndarray) -> np.ndarray:
-        """The ``n`` highest-need people in area ``k`` not yet served, among those the
-        collaborative can reach: partners' catchments plus whom outreach brings in."""
-        reachable = self._partner_catchments() | (
+    def _reachable(self) -> np.ndarray:
+        """Whom the collaborative can reach: partners' catchments plus whom outreach brings in."""
+        return self._partner_catchments() | (
             self.reach_rank < self.intensity["community_outreach"])
+
+    def _refer(self, k: int, n: int, served: np.ndarray, reachable: np.ndarray) -> np.ndarray:
+        """The ``n`` highest-need people in area ``k`` among the reachable not yet served."""
         candidates = np.flatnonzero(reachable & ~served)
         if n >= len(candidates):
             extra = self.rng.choice(np.flatnonzero(reachable), n - len(candidates))
@@ -507,7 +513,6 @@ class CollectiveImpactModel(Model):
             high = self._high_need_before
             unmet = float((high & ~self._served_cells).sum() / high.sum()) if high.any() else 0.0
             referral = float(services["referred"].sum() / services_n) if services_n else 0.0
-        gain = float((self.status - self.baseline).sum())
         out.update({
             "duplication": duplication,
             "unmet_need": unmet,
@@ -518,7 +523,7 @@ class CollectiveImpactModel(Model):
             "program_spending": float(self.grants.sum()) if services is not None else 0.0,
             "backbone_spending": float(self.backbone_spending),
             "funding_pool": float(self.funding_pool) if services is not None else 0.0,
-            "outcome_gain": gain / (M * K),
+            "outcome_gain": self.total_gain / (M * K),
             "outcome_per_million": (self.cumulative_gain / (self.cumulative_spending / 1e6)
                                     if self.cumulative_spending else 0.0),
             "services": services_n,

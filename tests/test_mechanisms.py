@@ -161,7 +161,7 @@ def test_referrals_go_to_unserved_high_need_people(tiny_config):
     served = np.zeros(len(model.status), dtype=bool)
     neediest = np.argsort(model.status[:, 2])[:10]
     served[neediest[:3]] = True  # already seen by a walk-in service
-    chosen = model._refer(2, 7, served)
+    chosen = model._refer(2, 7, served, model._reachable())
     assert set(chosen) == set(neediest[3:])
 
 
