@@ -121,6 +121,17 @@ def Chart(build: Callable, snap: Snapshot, name: str, height: int, option: str |
 
 
 # ------------------------------------------------------------------ the sidebar
+def _try_change(make_config: Callable[[], Config], error, on_config, label: str = "") -> None:
+    """Apply a change the model validates; a refused value becomes a message instead."""
+    try:
+        new = make_config()
+    except ConfigError as err:
+        error.set(f"{label}: {err}" if label else str(err))
+        return
+    error.set(None)
+    on_config(new)
+
+
 @solara.component
 def LeverControl(lever: Lever, config: Config, on_config: Callable[[Config], None]):
     """A slider for quick moves and a box for exact values; a refused value is explained."""
@@ -129,22 +140,11 @@ def LeverControl(lever: Lever, config: Config, on_config: Callable[[Config], Non
     lo, hi, step = lever.slider
 
     def set_value(shown):
-        try:
-            new = apply_value(config, lever.key, lever.stored(shown))
-        except ConfigError as err:
-            error.set(f"{lever.label}: {err}")
-            return
-        error.set(None)
-        on_config(new)
+        _try_change(lambda: apply_value(config, lever.key, lever.stored(shown)), error,
+                    on_config, lever.label)
 
     def typed(text):
-        try:
-            new = apply_typed(config, lever, text or "")
-        except ConfigError as err:
-            error.set(str(err))
-            return
-        error.set(None)
-        on_config(new)
+        _try_change(lambda: apply_typed(config, lever, text or ""), error, on_config)
 
     name = lever.key.split(".")[1]
     with solara.Column(gap="0px", classes=["ci-lever", f"ci-lever-{name}"]):
@@ -183,13 +183,7 @@ def SeedControl(config: Config, on_config: Callable[[Config], None]):
     error = solara.use_reactive(None)
 
     def typed(text):
-        try:
-            new = apply_typed(config, SEED, text or "")
-        except ConfigError as err:
-            error.set(str(err))
-            return
-        error.set(None)
-        on_config(new)
+        _try_change(lambda: apply_typed(config, SEED, text or ""), error, on_config)
 
     def new_world():
         error.set(None)
