@@ -13,7 +13,7 @@ import statistics
 import time
 from pathlib import Path
 
-from model import CollectiveImpactModel, load_config
+from collective_impact.model import CollectiveImpactModel, load_config
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 

@@ -14,8 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from experiments.design import parse_experiment
-from experiments.sweep import run_sweep
+from collective_impact.experiments.design import parse_experiment
+from collective_impact.experiments.sweep import run_sweep
 
 REPO = Path(__file__).resolve().parent.parent
 

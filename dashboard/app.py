@@ -24,10 +24,10 @@ from pathlib import Path
 import markdown
 import solara
 
-from dashboard import charts, network
-from dashboard.arms import ARM_TITLES, ARMS, PairedRun, Snapshot
-from dashboard.captions import CAPTIONS, HOW_TO, INTRO
-from dashboard.levers import (
+from collective_impact.dashboard import charts, network
+from collective_impact.dashboard.arms import ARM_TITLES, ARMS, PairedRun, Snapshot
+from collective_impact.dashboard.captions import CAPTIONS, HOW_TO, INTRO
+from collective_impact.dashboard.levers import (
     LEVERS,
     SEED,
     Lever,
@@ -42,8 +42,8 @@ from dashboard.levers import (
     scenario_files,
     scenario_text,
 )
-from dashboard.widgets import Echarts
-from model import Config, ConfigError
+from collective_impact.dashboard.widgets import Echarts
+from collective_impact.model import Config, ConfigError
 
 FRAME_SECONDS = 0.15  # pause between frames while playing
 SPEEDS = {"slow": 1, "medium": 2, "fast": 4}  # quarters per frame while playing

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from model import CollectiveImpactModel, Config
+from collective_impact.model import CollectiveImpactModel, Config
 
 ARMS = ("isolated", "collective")
 ARM_TITLES = {"isolated": "Isolated impact", "collective": "Collective impact"}
@@ -63,8 +63,9 @@ class PairedRun:
 
     def __init__(self, config: Config):
         self.config = config
-        self.models = {"isolated": CollectiveImpactModel(config.isolated()),
-                       "collective": CollectiveImpactModel(config)}
+        seed = config.run.seed  # both arms on the scenario's seed: the same world
+        self.models = {"isolated": CollectiveImpactModel(config.isolated(), seed=seed),
+                       "collective": CollectiveImpactModel(config, seed=seed)}
         self._lock = threading.Lock()
 
     @property

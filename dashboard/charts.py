@@ -12,7 +12,7 @@ import math
 
 import pandas as pd
 
-from dashboard.arms import ARM_TITLES, ARMS, Snapshot
+from collective_impact.dashboard.arms import ARM_TITLES, ARMS, Snapshot
 
 ARM_COLORS = {"isolated": "#D55E00", "collective": "#0072B2"}
 BACKBONE_COLOR = "#1F2A44"

@@ -12,8 +12,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from model import Config, ConfigError, load_config
-from model.config import SCHEMA
+from collective_impact.model import Config, ConfigError, load_config
+from collective_impact.model.config import SCHEMA
+from collective_impact.model.scenarios import CONFIGS_DIR
 
 # A run with more services per quarter than this takes seconds per step: too slow to watch.
 # The model itself allows it; use ``collective-impact run`` for such scenarios.
@@ -185,13 +186,14 @@ def apply_typed(config: Config, lever: Lever, text: str) -> Config:
 
 # ------------------------------------------------------------------ scenario files
 def configs_dir() -> Path:
-    """Where scenario files live: $COLLECTIVE_IMPACT_CONFIGS, ./configs, or the repository's."""
+    """Where scenario files live: $COLLECTIVE_IMPACT_CONFIGS (``--configs``), ./configs, or
+    the scenarios shipped with the package."""
     if os.environ.get(CONFIGS_ENV):
         return Path(os.environ[CONFIGS_ENV])
     here = Path.cwd() / "configs"
     if here.is_dir():
         return here
-    return Path(__file__).resolve().parent.parent / "configs"
+    return CONFIGS_DIR
 
 
 def scenario_files(directory: Path | None = None) -> dict[str, Path]:

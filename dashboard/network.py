@@ -15,8 +15,15 @@ import math
 import networkx as nx
 import numpy as np
 
-from dashboard.arms import ARM_TITLES, ARMS, Organizations, Snapshot
-from dashboard.charts import BACKBONE_COLOR, FONT, MUTED, TEXT, area_color, area_label
+from collective_impact.dashboard.arms import ARM_TITLES, ARMS, Organizations, Snapshot
+from collective_impact.dashboard.charts import (
+    BACKBONE_COLOR,
+    FONT,
+    MUTED,
+    TEXT,
+    area_color,
+    area_label,
+)
 
 GOLDEN_ANGLE = math.pi * (3 - math.sqrt(5))
 RING = 1.0  # distance of the area clusters from the middle

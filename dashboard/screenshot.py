@@ -18,7 +18,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from dashboard.server import free_port
+from collective_impact.dashboard.server import free_port
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

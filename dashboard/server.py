@@ -6,9 +6,9 @@ import os
 import socket
 from pathlib import Path
 
-from dashboard.levers import CONFIGS_ENV
+from collective_impact.dashboard.levers import CONFIGS_ENV
 
-APP = "dashboard.app"
+APP = "collective_impact.dashboard.app"
 DEFAULT_PORT = 8765
 
 

@@ -1,5 +1,5 @@
 import sys
 
-from experiments.cli import main
+from collective_impact.experiments.cli import main
 
 sys.exit(main())

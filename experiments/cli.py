@@ -7,7 +7,10 @@ import os
 import sys
 from pathlib import Path
 
-from model import ConfigError, load_config
+from collective_impact.model import ConfigError, load_config
+
+SCENARIO_HELP = ("scenario TOML file, or a shipped scenario's name, e.g. default "
+                 "(see: collective-impact scenarios)")
 
 
 class UserError(Exception):
@@ -15,8 +18,8 @@ class UserError(Exception):
 
 
 def _cmd_run(args) -> None:
-    from experiments.provenance import manifest, write_table
-    from model import CollectiveImpactModel
+    from collective_impact.experiments.provenance import manifest, write_table
+    from collective_impact.model import CollectiveImpactModel
 
     config = load_config(args.config)
     seed = config.run.seed if args.seed is None else args.seed
@@ -36,7 +39,7 @@ def _cmd_run(args) -> None:
 
 
 def _cmd_compare(args) -> None:
-    from experiments.compare import compare
+    from collective_impact.experiments.compare import compare
 
     config = load_config(args.config)
     if args.seed is not None:
@@ -48,16 +51,35 @@ def _cmd_compare(args) -> None:
           f"manifest.json, composite_index.png, areas.png")
 
 
+def _cmd_scenarios(args) -> None:
+    from collective_impact.model import load_config, shipped_experiments, shipped_scenarios
+
+    print("Scenarios (collective-impact compare NAME, run NAME):")
+    for name, path in shipped_scenarios().items():
+        print(f"  {name:<22} {load_config(path).scenario.description}")
+    print("\nExperiments (collective-impact sweep NAME, sensitivity NAME):")
+    for name, path in shipped_experiments().items():
+        print(f"  {name:<22} {_experiment_description(path)}")
+    print(f"\nfiles in {next(iter(shipped_scenarios().values())).parent}")
+
+
+def _experiment_description(path: Path) -> str:
+    import tomllib
+
+    head = tomllib.loads(path.read_text(encoding="utf-8")).get("experiment", {})
+    return " ".join(str(head.get("description", "")).split())
+
+
 def _cmd_params(args) -> None:
-    from model.config import parameter_table_markdown
+    from collective_impact.model.config import parameter_table_markdown
 
     print(parameter_table_markdown())
 
 
 def _cmd_sweep(args) -> None:
-    from experiments.design import load_experiment
-    from experiments.report import report
-    from experiments.sweep import run_sweep
+    from collective_impact.experiments.design import load_experiment
+    from collective_impact.experiments.report import report
+    from collective_impact.experiments.sweep import run_sweep
 
     experiment = load_experiment(args.experiment, replications=args.seeds,
                                  steps_tables=args.steps_tables)
@@ -74,9 +96,9 @@ def _cmd_sweep(args) -> None:
 
 
 def _cmd_sensitivity(args) -> None:
-    from experiments.design import load_experiment
-    from experiments.report import report
-    from experiments.sensitivity import run_sensitivity
+    from collective_impact.experiments.design import load_experiment
+    from collective_impact.experiments.report import report
+    from collective_impact.experiments.sensitivity import run_sensitivity
 
     experiment = load_experiment(args.experiment, replications=args.seeds)
     try:
@@ -93,7 +115,7 @@ def _cmd_sensitivity(args) -> None:
 
 
 def _cmd_report(args) -> None:
-    from experiments.report import report
+    from collective_impact.experiments.report import report
 
     for path in report(args.results):
         print(f"wrote {path}")
@@ -121,7 +143,7 @@ def _cmd_dashboard(args) -> None:
     if importlib.util.find_spec("solara") is None:
         raise UserError("the dashboard needs the 'dashboard' extra: "
                         "pip install -e '.[dashboard]'")
-    from dashboard.server import ServeError, serve
+    from collective_impact.dashboard.server import ServeError, serve
 
     try:
         serve(host=args.host, port=args.port, configs=args.configs, open_browser=args.open)
@@ -143,6 +165,16 @@ def _positive(text: str) -> int:
     return value
 
 
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"must be 0 to 2**63 - 1, got {value}")
+    return value
+
+
 def _jobs(text: str) -> int:
     value = int(text)
     if value == 0 or value < -1:
@@ -157,22 +189,25 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run one scenario and write its per-step table")
-    run.add_argument("config", help="scenario TOML file, e.g. configs/default.toml")
-    run.add_argument("--seed", type=int, help="seed (default: the scenario's run.seed)")
+    run.add_argument("config", help=SCENARIO_HELP)
+    run.add_argument("--seed", type=_seed, help="seed (default: the scenario's run.seed)")
     run.add_argument("--out", help="output folder (default: results/<scenario>/)")
     run.add_argument("--isolated", action="store_true",
                      help="run the isolated arm (no backbone, every condition off)")
     run.set_defaults(func=_cmd_run)
 
     cmp_ = sub.add_parser("compare", help="isolated vs collective on the same seeds")
-    cmp_.add_argument("config", help="scenario TOML file, e.g. configs/default.toml")
+    cmp_.add_argument("config", help=SCENARIO_HELP)
     cmp_.add_argument("--seeds", type=_positive, default=10, help="number of seeds (default 10)")
     cmp_.add_argument("--jobs", type=_jobs, default=os.cpu_count() or 1,
                       help="parallel workers (default: all cores)")
-    cmp_.add_argument("--seed", type=int, help="base seed (default: the scenario's run.seed)")
+    cmp_.add_argument("--seed", type=_seed, help="base seed (default: the scenario's run.seed)")
     cmp_.add_argument("--out", help="output folder (default: results/<scenario>/)")
     cmp_.add_argument("--quiet", action="store_true", help="no progress bar")
     cmp_.set_defaults(func=_cmd_compare)
+
+    scen = sub.add_parser("scenarios", help="list the shipped scenarios and experiments")
+    scen.set_defaults(func=_cmd_scenarios)
 
     params = sub.add_parser("params", help="print every parameter with default and range")
     params.set_defaults(func=_cmd_params)
@@ -188,8 +223,8 @@ def build_parser() -> argparse.ArgumentParser:
     dash.set_defaults(func=_cmd_dashboard)
 
     sweep = sub.add_parser("sweep", help="run an experiment file's grid (resumable)")
-    sweep.add_argument("experiment", help="experiment TOML file, e.g. "
-                                          "configs/experiments/funding.toml")
+    sweep.add_argument("experiment", help="experiment TOML file, or a shipped experiment's "
+                                          "name, e.g. funding (see: collective-impact scenarios)")
     _add_parallel_options(sweep)
     sweep.add_argument("--steps-tables", action="store_true",
                        help="also keep every run's per-step table (steps.parquet)")
@@ -197,7 +232,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     sens = sub.add_parser("sensitivity", help="Sobol or Morris indices over an experiment's "
                                               "ranges")
-    sens.add_argument("experiment", help="experiment TOML file with {min, max} ranges")
+    sens.add_argument("experiment", help="experiment TOML file with {min, max} ranges, or a "
+                                         "shipped experiment's name, e.g. sensitivity")
     sens.add_argument("--method", choices=("sobol", "morris"),
                       help="default: the file's [sensitivity] method, else sobol")
     sens.add_argument("--n", type=_positive,

@@ -7,11 +7,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from experiments import figures
-from experiments.provenance import manifest, write_json, write_table
-from experiments.runner import derive_seed, run_arms
-from experiments.summary import final_outcomes, format_comparison, paired_comparison
-from model import Config
+from collective_impact.experiments import figures
+from collective_impact.experiments.provenance import manifest, write_json, write_table
+from collective_impact.experiments.runner import derive_seed, run_arms
+from collective_impact.experiments.summary import (
+    final_outcomes,
+    format_comparison,
+    paired_comparison,
+)
+from collective_impact.model import Config
 
 
 @dataclass

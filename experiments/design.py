@@ -8,7 +8,7 @@ crossed with it. See docs/experiments.md for the format, e.g.::
 
     [experiment]
     name = "funding"
-    scenario = "../default.toml"    # relative to this file, or to the repository
+    scenario = "../default.toml"    # relative to this file, or a shipped scenario's name
     replications = 10               # seeds per parameter point
     seed = 2024
     both_arms = true                # isolated and collective runs on the same seeds
@@ -33,11 +33,16 @@ from typing import Any
 
 import numpy as np
 
-from experiments.cli import UserError
-from model import CollectiveImpactModel, Config, ConfigError, load_config
-from model.config import SCHEMA, did_you_mean
+from collective_impact.experiments.cli import UserError
+from collective_impact.model import CollectiveImpactModel, Config, ConfigError, load_config
+from collective_impact.model.config import SCHEMA, did_you_mean
+from collective_impact.model.scenarios import (
+    find_experiment,
+    find_scenario,
+    shipped_experiments,
+    shipped_scenarios,
+)
 
-REPO = Path(__file__).resolve().parent.parent
 SECTIONS = ("experiment", "base", "levers", "uncertainties", "policies", "figure", "sensitivity")
 EXPERIMENT_KEYS = ("name", "description", "scenario", "replications", "seed", "both_arms",
                    "outcomes", "steps_tables")
@@ -142,9 +147,13 @@ class Experiment:
 def load_experiment(path: str | Path, replications: int | None = None,
                     steps_tables: bool = False) -> Experiment:
     """Read and validate an experiment file; ``replications`` and ``steps_tables`` override it."""
-    path = Path(path)
-    if not path.is_file():
-        raise ExperimentError(f"experiment file not found: {path}")
+    found = find_experiment(path)
+    if found is None:
+        names = list(shipped_experiments())
+        raise ExperimentError(f"experiment file not found: {path}"
+                              f"{did_you_mean(Path(path).stem, names)}; shipped experiments: "
+                              f"{', '.join(names)}")
+    path = found
     text = path.read_text(encoding="utf-8")
     try:
         data = tomllib.loads(text)
@@ -349,7 +358,7 @@ def _parse_policies(policies: dict, base: Config, factors, src: str) -> dict[str
 
 
 def _parse_outcomes(outcomes, base: Config, src: str) -> tuple[str, ...]:
-    from experiments.summary import final_outcomes
+    from collective_impact.experiments.summary import final_outcomes
 
     steps = CollectiveImpactModel(base).results()
     if outcomes is None:
@@ -369,12 +378,13 @@ def _parse_outcomes(outcomes, base: Config, src: str) -> tuple[str, ...]:
 def _resolve_scenario(scenario, path: Path) -> Path | None:
     if scenario is None:
         return None
-    candidates = [path.parent / scenario, REPO / scenario, Path(scenario)]
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate.resolve()
+    relative = path.parent / scenario
+    found = relative if relative.is_file() else find_scenario(scenario)
+    if found is not None:
+        return found.resolve()
     raise ExperimentError(f"{path}: scenario file '{scenario}' not found (looked relative to "
-                          f"the experiment file and to the repository)")
+                          f"the experiment file, then among the shipped scenarios: "
+                          f"{', '.join(shipped_scenarios())})")
 
 
 def _flatten(table: dict, src: str, where: str, prefix: str = "") -> dict[str, Any]:

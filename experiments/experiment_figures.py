@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 from matplotlib.colors import TwoSlopeNorm
 from matplotlib.lines import Line2D
-from matplotlib.ticker import PercentFormatter
+from matplotlib.ticker import FuncFormatter
 
-from experiments.design import GAIN_PREFIX
-from experiments.figures import ARM_COLOURS, ARM_LABELS, ARM_STYLES
+from collective_impact.experiments.design import GAIN_PREFIX
+from collective_impact.experiments.figures import ARM_COLOURS, ARM_LABELS, ARM_STYLES
 
 # Okabe-Ito, in an order that keeps neighbouring curves far apart.
 HUE_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#56B4E9", "#E69F00", "#000000")
@@ -59,7 +59,7 @@ def outcome_label(outcome: str) -> str:
 
 def _format_axis(axis, key: str) -> None:
     if key in SHARE_PARAMETERS:
-        axis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+        axis.set_major_formatter(FuncFormatter(lambda value, _: percent(value)))
 
 
 def lines_figure(bands: pd.DataFrame, x: str, hue: str | None, outcomes: list[str],
@@ -231,6 +231,9 @@ def morris_figure(table: pd.DataFrame, outcome: str, title: str):
 
 
 def _tick(value, key: str) -> str:
-    if key in SHARE_PARAMETERS:
-        return f"{value:.0%}" if round(value * 100, 6).is_integer() else f"{value:.1%}"
-    return f"{value:g}"
+    return percent(value) if key in SHARE_PARAMETERS else f"{value:g}"
+
+
+def percent(share: float) -> str:
+    """A share as a percentage with as many decimals as it needs: 5%, 2.5%, 0.25%."""
+    return f"{round(share * 100, 6):g}%"

@@ -8,8 +8,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from experiments.provenance import atomic_write_bytes
-from experiments.summary import interval
+from collective_impact.experiments.provenance import atomic_write_bytes
+from collective_impact.experiments.summary import interval
 
 ARM_COLOURS = {"isolated": "#E69F00", "collective": "#0072B2"}
 ARM_LABELS = {"isolated": "Isolated impact", "collective": "Collective impact"}

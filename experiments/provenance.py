@@ -6,6 +6,7 @@ process never leaves a half-written file under a final name.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
@@ -18,6 +19,8 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from collective_impact import model
 
 PROVENANCE_KEY = b"collective_impact"
 _PACKAGES = ("collective-impact", "mesa", "numpy", "pandas", "pyarrow", "SALib", "joblib")
@@ -33,28 +36,58 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
+def source_root() -> Path:
+    """The folder holding the package's folders: the checkout, or site-packages' package."""
+    return Path(model.__file__).resolve().parent.parent
+
+
 def git_commit() -> str | None:
-    """The commit of the working tree this package was run from, if it is a git checkout."""
-    here = Path(__file__).resolve().parent
+    """The commit of this project's checkout the package runs from; None when it runs from
+    an installed wheel (its version and the model fingerprint say what produced a file).
+    The checkout must be this project's own, not whatever repository the folder lies in."""
+    root = source_root()
+    if not (root / "pyproject.toml").is_file() or not (root / "model").is_dir():
+        return None
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True,
-                             text=True, timeout=5, check=True)
+        top = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=root,
+                             capture_output=True, text=True, timeout=5, check=True)
+        if Path(top.stdout.strip()).resolve() != root:
+            return None
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+                                text=True, timeout=5, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=root, capture_output=True, text=True, timeout=5).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
-    commit = out.stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
-                           capture_output=True, text=True, timeout=5).stdout.strip()
     return commit + ("-dirty" if dirty else "")
 
 
+def model_fingerprint() -> str:
+    """A hash of the model's source: results of two versions of the model are never mixed."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(model.__file__).parent.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def manifest(**fields) -> dict:
-    """A manifest: the given fields plus versions, git commit and the time it was written."""
+    """A manifest: the given fields plus versions, git commit, model fingerprint and the time
+    it was written."""
     return {
         **fields,
         "versions": package_versions(),
         "git_commit": git_commit(),
+        "model_fingerprint": model_fingerprint(),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+
+
+def _file_mode() -> int:
+    """What a newly created file gets under the process's umask (e.g. 0o644 or 0o664), so
+    collaborators on a shared results folder can read results; mkstemp alone gives 0o600."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -62,6 +95,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, _file_mode())
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()

@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from experiments import experiment_figures as xf
-from experiments import figures
-from experiments.cli import UserError
-from experiments.design import GAIN_PREFIX, default_outcome
-from experiments.summary import interval
-from experiments.sweep import outcome_values
+from collective_impact.experiments import experiment_figures as xf
+from collective_impact.experiments import figures
+from collective_impact.experiments.cli import UserError
+from collective_impact.experiments.design import GAIN_PREFIX, default_outcome
+from collective_impact.experiments.summary import interval
+from collective_impact.experiments.sweep import outcome_values
 
 
 def report(out_dir: str | Path) -> list[Path]:
@@ -172,7 +172,7 @@ def _sensitivity_report(out: Path, info: dict) -> list[Path]:
 
 
 def _compare_report(out: Path, info: dict) -> list[Path]:
-    from model import Config
+    from collective_impact.model import Config
 
     steps = pd.read_parquet(out / "steps.parquet")
     config = Config.from_dict(info["config"])

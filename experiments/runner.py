@@ -7,7 +7,7 @@ import pandas as pd
 from joblib import Parallel, delayed
 from tqdm.auto import tqdm
 
-from model import CollectiveImpactModel, Config
+from collective_impact.model import CollectiveImpactModel, Config
 
 
 def derive_seed(base_seed: int, index: int) -> int:

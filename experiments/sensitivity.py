@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from experiments.design import (
+from collective_impact.experiments.design import (
     DEFAULT_N,
     SENSITIVITY_METHODS,
     Experiment,
@@ -24,8 +24,8 @@ from experiments.design import (
     check_outcome,
     default_outcome,
 )
-from experiments.provenance import read_provenance, write_table
-from experiments.sweep import outcome_values, run_sweep
+from collective_impact.experiments.provenance import read_provenance, write_table
+from collective_impact.experiments.sweep import outcome_values, run_sweep
 
 MORRIS_LEVELS = 4
 BOOTSTRAP_RESAMPLES = 200

@@ -16,8 +16,11 @@ name and renamed, so a killed sweep leaves only complete batches.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
+import os
+import socket
 import time
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -28,19 +31,24 @@ import pandas as pd
 from joblib import Parallel, delayed, parallel_config
 from tqdm.auto import tqdm
 
-import model
-from experiments.cli import UserError
-from experiments.design import GAIN_PREFIX, Experiment, ExperimentError
-from experiments.provenance import manifest, write_json, write_table
-from experiments.runner import derive_seed, run_steps
-from experiments.summary import final_outcomes, interval
-from model import Config
+from collective_impact.experiments.cli import UserError
+from collective_impact.experiments.design import GAIN_PREFIX, Experiment, ExperimentError
+from collective_impact.experiments.provenance import (
+    manifest,
+    model_fingerprint,
+    write_json,
+    write_table,
+)
+from collective_impact.experiments.runner import derive_seed, run_steps
+from collective_impact.experiments.summary import final_outcomes, interval
+from collective_impact.model import Config
 
 # A batch is written when it holds this many runs or is this old, whichever comes first:
 # few files for fast runs, little lost when a sweep of slow runs is killed.
 FLUSH_RUNS = 10
 FLUSH_SECONDS = 5.0
 BACKENDS = ("loky", "dask")
+LOCK_NAME = ".lock"
 
 
 @dataclass
@@ -64,14 +72,6 @@ def run_id(config: dict, seed: int) -> str:
     payload = {k: v for k, v in config.items() if k != "scenario"}
     text = json.dumps({"config": payload, "seed": int(seed)}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def model_fingerprint() -> str:
-    """A hash of the model's source: results of two versions of the model are never mixed."""
-    digest = hashlib.sha256()
-    for path in sorted(Path(model.__file__).parent.glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:16]
 
 
 def make_plan(experiment: Experiment, points: list[dict]) -> Plan:
@@ -118,6 +118,13 @@ def run_sweep(experiment: Experiment, out_dir: str | Path | None = None, jobs: i
     plan = make_plan(experiment, points)
     out = Path(out_dir or Path("results") / experiment.name)
     digest = experiment.digest(points=points)
+    with folder_lock(out):
+        return _run_locked(experiment, out, plan, points, digest, jobs, backend, scheduler,
+                           progress, kind, extra)
+
+
+def _run_locked(experiment, out, plan, points, digest, jobs, backend, scheduler, progress,
+                kind, extra) -> SweepResult:
     info = _open_folder(out, experiment, digest, plan, kind, extra or {})
     done = finished_runs(out)
     pending = [rid for rid in plan.tasks if rid not in done]
@@ -137,6 +144,31 @@ def run_sweep(experiment: Experiment, out_dir: str | Path | None = None, jobs: i
                    runs_already_done=len(plan.tasks) - len(pending))
     write_json(out / "manifest.json", info)
     return SweepResult(out, runs, steps, writer.written, len(plan.tasks) - len(pending))
+
+
+@contextmanager
+def folder_lock(out: Path):
+    """Hold ``out/.lock`` while a sweep writes there, so that a second sweep started on the
+    same folder is refused instead of mixing its batches in. The operating system drops the
+    lock when the process ends, however it ends, so a killed sweep leaves no stale lock."""
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / LOCK_NAME
+    handle = open(path, "a+")  # noqa: SIM115 (held open for the lock's lifetime)
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise UserError(f"{out} is in use by another sweep ({holder}); wait for it to "
+                            f"finish, or give this one --out NEW_FOLDER") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} on {socket.gethostname()}, since {_now()}\n")
+        handle.flush()
+        yield
+    finally:
+        handle.close()
 
 
 def finished_runs(out: Path) -> set[str]:
@@ -279,7 +311,7 @@ def _open_folder(out: Path, experiment: Experiment, digest: str, plan: Plan, kin
                 f"{out} holds results of another version of the model (its code in model/ "
                 f"changed since); use --out NEW_FOLDER, or delete {out} to start over")
         sessions = old.get("sessions", [])
-    elif out.exists() and any(out.iterdir()):
+    elif out.exists() and any(p.name != LOCK_NAME for p in out.iterdir()):
         raise ExperimentError(f"{out} is not empty and has no manifest.json, so it is not a "
                               f"sweep's results folder; use --out NEW_FOLDER or delete it")
     sessions.append({"session": len(sessions) + 1, "started": _now(), "finished": None})
@@ -290,7 +322,6 @@ def _open_folder(out: Path, experiment: Experiment, digest: str, plan: Plan, kin
                     "scenario": experiment.scenario, "digest": digest,
                     "resolved": experiment.resolved()},
         base_config=experiment.base.to_dict(),
-        model_fingerprint=model_fingerprint(),
         parameters=plan.parameters,
         arms=list(experiment.arms),
         policies=list(experiment.policies),

@@ -1,20 +1,29 @@
 """The model of isolated versus collective impact: public interface.
 
-    from model import CollectiveImpactModel, load_config
-    config = load_config("configs/default.toml")
-    collective = CollectiveImpactModel(config).run()
-    isolated = CollectiveImpactModel(config.isolated()).run()
+    from collective_impact.model import CollectiveImpactModel, load_config
+    config = load_config("default")        # a shipped scenario's name, or a TOML file
+    collective = CollectiveImpactModel(config, seed=1).run()
+    isolated = CollectiveImpactModel(config.isolated(), seed=1).run()   # same world
+
+Mesa's own tools drive it too: ``mesa.batch_run(CollectiveImpactModel,
+parameters={"funding_backbone_share": [0.0, 0.1]}, iterations=2)``.
 """
 
-from model.agents import Backbone, Organization
-from model.config import (
+from collective_impact.model.agents import Backbone, Organization
+from collective_impact.model.config import (
     BACKBONE_FUNCTIONS,
     CONDITIONS,
     Config,
     ConfigError,
     load_config,
 )
-from model.model import CollectiveImpactModel, run_model
+from collective_impact.model.model import CollectiveImpactModel, fresh_seed, run_model
+from collective_impact.model.scenarios import (
+    find_experiment,
+    find_scenario,
+    shipped_experiments,
+    shipped_scenarios,
+)
 
 __all__ = [
     "BACKBONE_FUNCTIONS",
@@ -24,6 +33,11 @@ __all__ = [
     "Config",
     "ConfigError",
     "Organization",
+    "find_experiment",
+    "find_scenario",
+    "fresh_seed",
     "load_config",
     "run_model",
+    "shipped_experiments",
+    "shipped_scenarios",
 ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from mesa import Agent
 
-from model.config import BACKBONE_FUNCTIONS
+from collective_impact.model.config import BACKBONE_FUNCTIONS
 
 ORG_TYPES = (
     "nonprofit",

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import difflib
 import math
+import numbers
 import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import tomli_w
+
+from collective_impact.model.scenarios import find_scenario, shipped_scenarios
 
 AREA_NAMES_6 = (
     "kindergarten_readiness",
@@ -252,6 +256,19 @@ def _split_key(key: str) -> tuple[str, str]:
     return section, name
 
 
+def field_key(name: str) -> str:
+    """The ``section.field`` key of a dotted or flat (``section_field``) name."""
+    if "." not in name:
+        section, _, field = name.partition("_")
+        if section in SCHEMA and field in SCHEMA[section]:
+            return f"{section}.{field}"
+        flat = [k.replace(".", "_") for k in all_keys()]
+        raise ConfigError(f"unknown parameter '{name}'{did_you_mean(name, flat)}: give a "
+                          f"scenario field as section_field or 'section.field'")
+    _split_key(name)
+    return name
+
+
 def all_keys() -> list[str]:
     return [f"{s}.{f}" for s, sec in SCHEMA.items() for f in sec]
 
@@ -269,18 +286,22 @@ def _describe_range(item: dict) -> str:
 
 
 def _check_value(key: str, value, item: dict):
+    """The value as the field's type, or a ConfigError naming the field and what is allowed.
+    numpy scalars (values read from pandas, sampled by SALib or EMA Workbench) count as the
+    Python numbers and booleans they stand for."""
     default = item["default"]
     kind = type(default)
     if kind is bool:
-        if not isinstance(value, bool):
+        if not isinstance(value, bool | np.bool_):
             raise ConfigError(f"{key} = {value!r}: must be true or false")
-        return value
+        return bool(value)
     if kind is str:
         if not isinstance(value, str):
             raise ConfigError(f"{key} = {value!r}: must be a string")
-        return value
-    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
         raise ConfigError(f"{key} = {value!r}: must be a number ({_describe_range(item)})")
+    value = float(value) if not isinstance(value, numbers.Integral) else int(value)
     if kind is int:
         if isinstance(value, float) and not value.is_integer():
             raise ConfigError(f"{key} = {value!r}: must be a whole number "
@@ -324,7 +345,24 @@ def from_dict(data: dict) -> Config:
     return config
 
 
+# Most services a quarter's money may buy per person-area. Beyond a few, duplication makes a
+# service worth almost nothing; the bound keeps a mistyped pool (1e12) from running for hours.
+MAX_SERVICES_PER_PERSON_AREA = 100
+
+
 def _check_consistency(config: Config) -> None:
+    fund, pop = config.funding, config.population
+    person_areas = pop.size * pop.areas
+    most_pool = fund.pool * (1.0 + fund.max_pool_growth)
+    if most_pool / fund.cost_per_service > MAX_SERVICES_PER_PERSON_AREA * person_areas:
+        allowed = (MAX_SERVICES_PER_PERSON_AREA * person_areas * fund.cost_per_service
+                   / (1.0 + fund.max_pool_growth))
+        raise ConfigError(
+            f"funding.pool = {fund.pool:g} is out of range for this population: at "
+            f"funding.cost_per_service = {fund.cost_per_service:g} (and pool growth up to "
+            f"{fund.max_pool_growth:g}) it buys {most_pool / fund.cost_per_service:.3g} "
+            f"services a quarter, more than {MAX_SERVICES_PER_PERSON_AREA} for each of the "
+            f"{person_areas:,} person-areas; allowed here: funding.pool <= {allowed:.4g}")
     if config.organizations.home_areas > config.population.areas:
         raise ConfigError(f"organizations.home_areas = {config.organizations.home_areas} is out "
                           f"of range: allowed 1 <= value <= population.areas "
@@ -339,10 +377,13 @@ def _check_consistency(config: Config) -> None:
 
 
 def load_config(path: str | Path) -> Config:
-    """Read and validate a scenario TOML file."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"scenario file not found: {path}")
+    """Read and validate a scenario TOML file, or a shipped scenario by name (``"default"``)."""
+    found = find_scenario(path)
+    if found is None:
+        names = list(shipped_scenarios())
+        raise ConfigError(f"scenario file not found: {path}{did_you_mean(Path(path).stem, names)}"
+                          f"; shipped scenarios: {', '.join(names)}")
+    path = found
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as err:

@@ -13,14 +13,20 @@ import numpy as np
 import pandas as pd
 from mesa import DataCollector, Model
 
-from model.agents import (
+from collective_impact.model.agents import (
     ORG_TYPE_BUDGET,
     ORG_TYPE_SHARE,
     Backbone,
     Organization,
     function_intensity,
 )
-from model.config import BACKBONE_FUNCTIONS, Config
+from collective_impact.model.config import (
+    BACKBONE_FUNCTIONS,
+    Config,
+    ConfigError,
+    field_key,
+    load_config,
+)
 
 # Which of the five conditions each backbone function serves; outreach (recruiting
 # partners, reaching people) and mobilizing funding run whenever there is a backbone.
@@ -87,20 +93,29 @@ class CollectiveImpactModel(Model):
     """Organizations working on one social problem, with or without a funded backbone.
 
     Args:
-        config: a validated ``Config``; ``Config()`` defaults if omitted.
-        seed: overrides ``config.run.seed``.
+        config: a validated ``Config``, or a scenario file or shipped scenario's name
+            (``"default"``); the defaults if omitted.
+        seed: the run's seed. ``None`` draws a fresh one, as Mesa models do; it is recorded
+            in ``seed_value`` and in ``config.run.seed``, so the run can be repeated.
+        rng: Mesa 3.5's name for the seed (an integer), used when ``seed`` is not given.
+        **kwargs: scenario fields to override, dotted (``**{"funding.backbone_share": 0.1}``)
+            or flat (``funding_backbone_share=0.1``), so that ``mesa.batch_run`` and SolaraViz
+            ``model_params`` can set them. Checked like a scenario file.
+
+    ``running`` turns False at the horizon (``run.steps``), so Mesa's runners stop there.
     """
 
-    def __init__(self, config: Config | None = None, seed: int | None = None):
-        config = config or Config.from_dict({})
-        seed = config.run.seed if seed is None else int(seed)
+    def __init__(self, config: Config | str | None = None, seed: int | None = None, *,
+                 rng: int | None = None, **kwargs):
+        config = _resolve_config(config, kwargs)
+        seed = _resolve_seed(seed, rng)
         super().__init__(rng=seed)
         # One generator drives everything. The world below is drawn first and its draws
         # do not depend on any collective-impact lever, so an isolated and a collective
         # run of one seed share population, organizations and true effectiveness.
         self.rng = np.random.default_rng(seed)
         self.seed_value = seed
-        self.config = config
+        self.config = config.with_values({"run.seed": seed})
         self._build_world()
         self._build_collaborative()
         self.datacollector = DataCollector(
@@ -209,6 +224,7 @@ class CollectiveImpactModel(Model):
         self.indicators = self._measure(services)
         self._grow_pool(self.indicators["composite_index"])
         self.datacollector.collect(self)
+        self.running = self.steps < self.config.run.steps
 
     def run(self, steps: int | None = None) -> pd.DataFrame:
         """Run ``steps`` quarters (default: the config's horizon) and return the per-step table."""
@@ -552,10 +568,36 @@ class CollectiveImpactModel(Model):
             target - self.pool_growth)
 
 
+def _resolve_config(config: Config | str | None, overrides: dict) -> Config:
+    if config is None:
+        config = Config.from_dict({})
+    elif not isinstance(config, Config):
+        config = load_config(config)
+    return config.with_values({field_key(k): v for k, v in overrides.items()}) if overrides \
+        else config
+
+
+def _resolve_seed(seed, rng) -> int:
+    seed = rng if seed is None else seed
+    if seed is None:
+        return fresh_seed()
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ConfigError(f"seed = {seed!r}: must be a whole number >= 0 (or None for a fresh "
+                          f"seed)")
+    return int(seed)
+
+
+def fresh_seed() -> int:
+    """A seed from the operating system's entropy, for runs whose seed nobody chose."""
+    return int(np.random.SeedSequence().generate_state(1, dtype=np.uint64)[0] >> 1)
+
+
 def _reporter(name: str):
     return lambda model: model.indicators[name]
 
 
 def run_model(config: Config, seed: int | None = None, steps: int | None = None) -> pd.DataFrame:
-    """Run one scenario and return its per-step table."""
+    """Run one scenario and return its per-step table; the seed defaults to the scenario's
+    own ``run.seed``, so a scenario file names a reproducible run."""
+    seed = config.run.seed if seed is None else seed
     return CollectiveImpactModel(config, seed=seed).run(steps)

@@ -1,6 +1,6 @@
 import pytest
 
-from model import Config
+from collective_impact.model import Config
 
 
 @pytest.fixture

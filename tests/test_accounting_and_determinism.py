@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from model import CONDITIONS, CollectiveImpactModel, run_model
-from model.config import COLLABORATIVE_ONLY, SCHEMA
+from collective_impact.model import CONDITIONS, CollectiveImpactModel, run_model
+from collective_impact.model.config import COLLABORATIVE_ONLY, SCHEMA
 
 
 @pytest.mark.parametrize("share", [0.0, 0.05, 0.3])

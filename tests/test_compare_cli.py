@@ -5,9 +5,9 @@ import json
 import pandas as pd
 import pytest
 
-from experiments.cli import main
-from experiments.provenance import read_provenance
-from model import run_model
+from collective_impact.experiments.cli import main
+from collective_impact.experiments.provenance import read_provenance
+from collective_impact.model import run_model
 
 
 @pytest.fixture

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from experiments.cli import main
-from model import Config, ConfigError, load_config
-from model.config import SCHEMA, parameter_table_markdown
+from collective_impact.experiments.cli import main
+from collective_impact.model import Config, ConfigError, load_config
+from collective_impact.model.config import SCHEMA, parameter_table_markdown
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 

@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dashboard import charts, network
-from dashboard.arms import ARMS, PairedRun
-from dashboard.levers import (
+from collective_impact.dashboard import charts, network
+from collective_impact.dashboard.arms import ARMS, PairedRun
+from collective_impact.dashboard.levers import (
     LEVER_BY_KEY,
     LEVERS,
     SEED,
@@ -34,15 +34,15 @@ from dashboard.levers import (
     safe_name,
     scenario_files,
 )
-from dashboard.screenshot import (
+from collective_impact.dashboard.screenshot import (
     CHROMIUM,
     CHROMIUM_ARGS,
     start_server,
     stop_server,
     wait_until_serving,
 )
-from experiments.cli import build_parser
-from model import CollectiveImpactModel, ConfigError, load_config
+from collective_impact.experiments.cli import build_parser
+from collective_impact.model import ConfigError, load_config, run_model
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ROOT / "configs"
@@ -80,7 +80,7 @@ def test_typed_funding_is_in_millions(small):
     ("funding.backbone_share", "1.5", "is out of range. Allowed: from 0 to 0.9."),
     ("funding.backbone_share", "-0.1", "is out of range"),
     ("funding.pool", "0", "is out of range. Allowed: above 0 and up to 400"),
-    ("funding.pool", "5000", "too much for a live run"),
+    ("funding.pool", "1000", "too much for a live run"),
     ("organizations.count", "12.5", "not a whole number. Allowed: from 1 to 1,000."),
     ("organizations.count", "2000", "too much for a live run"),
     ("organizations.count", "0", "is out of range"),
@@ -89,8 +89,10 @@ def test_typed_funding_is_in_millions(small):
 ])
 def test_typed_values_out_of_range_are_explained(small, key, text, words):
     lever = LEVER_BY_KEY[key]
+    # the default population, which the model lets buy up to ~$1,000 M of services a quarter
+    world = small.with_values({"population.size": 5000})
     with pytest.raises(ConfigError) as err:
-        apply_typed(small, lever, text)
+        apply_typed(world, lever, text)
     message = str(err.value)
     assert message.startswith(f"{lever.label}: ")
     assert words in message
@@ -113,7 +115,7 @@ def test_every_lever_slider_lies_inside_the_models_range(small):
 
 def test_live_limit_refuses_runs_too_big_to_watch(small):
     with pytest.raises(ConfigError, match="too many to run live"):
-        check_live(small.with_values({"funding.pool": 1e9}))
+        check_live(small.with_values({"population.size": 5000, "funding.pool": 1e9}))
     assert check_live(small) is small
 
 
@@ -167,8 +169,8 @@ def test_exported_file_reproduces_the_dashboard_run_exactly(tmp_path, small):
     path = export_scenario(exported_config(small, "repro", small), tmp_path / "repro.toml")
     loaded = load_config(path)
     # what `collective-impact run` and `run --isolated` compute from the file
-    collective = CollectiveImpactModel(loaded).run()
-    isolated = CollectiveImpactModel(loaded.isolated()).run()
+    collective = run_model(loaded)
+    isolated = run_model(loaded.isolated())
     pd.testing.assert_frame_equal(shown.results["collective"], collective)
     pd.testing.assert_frame_equal(shown.results["isolated"], isolated)
 
@@ -289,7 +291,7 @@ def test_dashboard_subcommand_is_added_next_to_the_others():
 
 
 def test_dashboard_refuses_a_port_in_use(capsys):
-    from experiments.cli import main
+    from collective_impact.experiments.cli import main
 
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from model import CollectiveImpactModel, Config
-from model.config import parameter_table_markdown
+from collective_impact.model import CollectiveImpactModel, Config
+from collective_impact.model.config import parameter_table_markdown
 
 ODD = Path(__file__).resolve().parent.parent / "docs" / "ODD.md"
 BEGIN, END = "<!-- parameters:begin -->", "<!-- parameters:end -->"

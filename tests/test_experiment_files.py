@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 import tomli_w
 
-from experiments.cli import main
-from experiments.design import ExperimentError, load_experiment
-from experiments.sweep import run_sweep
+from collective_impact.experiments.cli import main
+from collective_impact.experiments.design import ExperimentError, load_experiment
+from collective_impact.experiments.sweep import run_sweep
 
 REPO = Path(__file__).resolve().parent.parent
 EXPERIMENTS = REPO / "configs" / "experiments"
@@ -100,8 +100,8 @@ def test_tiny_headline_experiment_runs_to_its_figure(name, tmp_path):
 
 
 def test_report_redraws_a_comparison(tmp_path):
-    from experiments.compare import compare
-    from model import Config
+    from collective_impact.experiments.compare import compare
+    from collective_impact.model import Config
 
     config = Config.from_dict({"population": {"size": 200}, "run": {"steps": 3}})
     out = compare(config, n_seeds=2, out_dir=tmp_path, progress=False).out_dir

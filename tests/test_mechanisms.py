@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from model import CollectiveImpactModel
-from model.agents import coverage, function_intensity
-from model.config import BACKBONE_FUNCTIONS
-from model.model import bayes_update, combined_gain, service_gain, updated_trust
+from collective_impact.model import CollectiveImpactModel
+from collective_impact.model.agents import coverage, function_intensity
+from collective_impact.model.config import BACKBONE_FUNCTIONS
+from collective_impact.model.model import bayes_update, combined_gain, service_gain, updated_trust
 
 
 def test_service_gain_by_hand():

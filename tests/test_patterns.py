@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from experiments.runner import derive_seed
-from experiments.summary import interval
-from model import Config, load_config, run_model
+from collective_impact.experiments.runner import derive_seed
+from collective_impact.experiments.summary import interval
+from collective_impact.model import Config, load_config, run_model
 
 pytestmark = pytest.mark.slow
 

@@ -10,9 +10,13 @@ import pandas as pd
 import pytest
 from SALib.test_functions import Ishigami
 
-from experiments.cli import main
-from experiments.design import ExperimentError, load_experiment
-from experiments.sensitivity import compute_indices, problem_from_experiment, run_sensitivity
+from collective_impact.experiments.cli import main
+from collective_impact.experiments.design import ExperimentError, load_experiment
+from collective_impact.experiments.sensitivity import (
+    compute_indices,
+    problem_from_experiment,
+    run_sensitivity,
+)
 
 ISHIGAMI = {"num_vars": 3, "names": ["x1", "x2", "x3"], "bounds": [[-np.pi, np.pi]] * 3}
 # Analytic indices for a = 7, b = 0.1 (Sobol' & Levitan 1999; SALib's documentation).

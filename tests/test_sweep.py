@@ -14,9 +14,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from experiments.cli import main
-from experiments.design import ExperimentError, load_experiment
-from experiments.sweep import run_sweep
+from collective_impact.experiments import sweep
+from collective_impact.experiments.cli import main
+from collective_impact.experiments.design import ExperimentError, load_experiment
+from collective_impact.experiments.sweep import run_sweep
 
 REPO = Path(__file__).resolve().parent.parent
 TINY_BASE = """
@@ -90,7 +91,7 @@ def test_local_dask_workers_do_not_trim_malloc():
     pytest.importorskip("dask.distributed")
     from joblib import Parallel, delayed
 
-    from experiments.sweep import parallel_backend
+    from collective_impact.experiments.sweep import parallel_backend
 
     def read_worker_environment(name):
         return __import__("os").environ.get(name, "unset")
@@ -124,7 +125,7 @@ def test_rerun_skips_everything_and_changed_experiment_is_refused(tmp_path):
 def test_results_of_another_model_version_are_not_mixed(tiny, tmp_path, monkeypatch):
     out = tmp_path / "out"
     run_sweep(load_experiment(tiny), out, progress=False)
-    monkeypatch.setattr("experiments.sweep.model_fingerprint", lambda: "edited-model")
+    monkeypatch.setattr(sweep, "model_fingerprint", lambda: "edited-model")
     with pytest.raises(ExperimentError, match="another version of the model"):
         run_sweep(load_experiment(tiny), out, progress=False)
 
