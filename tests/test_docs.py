@@ -34,3 +34,27 @@ def test_every_output_column_is_documented(odd_text):
     documented = set(re.findall(r"`([a-z0-9_]+)`", odd_text))
     missing = [c for c in columns if c not in documented]
     assert not missing, f"output columns not described in docs/ODD.md: {missing}"
+
+
+README = ODD.parent.parent / "README.md"
+
+
+def readme_example(name: str) -> str:
+    """The Python block that follows ``<!-- example: NAME -->`` in the README."""
+    text = README.read_text(encoding="utf-8")
+    marker = f"<!-- example: {name} -->"
+    assert text.count(marker) == 1, f"README.md needs one {marker}"
+    return text.split(marker, 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def test_readme_batch_run_example_runs(capsys):
+    exec(compile(readme_example("batch_run"), "README.md:batch_run", "exec"), {})
+    printed = capsys.readouterr().out
+    assert printed.count("0.05") >= 2 and "composite_index" in printed  # 3 shares x 2 runs
+
+
+def test_readme_ema_workbench_example_runs(capsys):
+    pytest.importorskip("ema_workbench", reason="EMA Workbench 3 installs on Python 3.12+")
+    exec(compile(readme_example("ema_workbench"), "README.md:ema_workbench", "exec"), {})
+    printed = capsys.readouterr().out
+    assert "gain" in printed and len(printed.strip().splitlines()) == 9  # header + 8 runs
