@@ -261,3 +261,14 @@ def test_the_installed_wheel_runs_the_main_job_from_any_folder(wheel, tmp_path):
         assert (out / name).is_file()
     info = json.loads((out / "manifest.json").read_text())
     assert info["git_commit"] is None and info["versions"]["collective-impact"] != "not installed"
+
+
+def test_solaraviz_accepts_scenario_fields_as_model_params(tiny_config):
+    """SolaraViz checks model_params against the model's signature before building it."""
+    solara_viz = pytest.importorskip("mesa.visualization.solara_viz")
+    params = {"config": tiny_config, "seed": 1,
+              "funding_backbone_share": {"type": "SliderFloat", "value": 0.05, "label": "s",
+                                         "min": 0.0, "max": 0.3, "step": 0.01}}
+    solara_viz._check_model_params(CollectiveImpactModel.__init__, params)
+    model = CollectiveImpactModel(**{**params, "funding_backbone_share": 0.2})
+    assert model.config.funding.backbone_share == 0.2
