@@ -121,11 +121,12 @@ def _organizations(model: CollectiveImpactModel) -> Organizations:
 
 
 def money_by_area(model: CollectiveImpactModel) -> np.ndarray:
-    """Program dollars going to each area this quarter: each grant split by the
-    organization's effort over areas (``model.allocation``), or, where a model does not
-    expose that, the whole grant counted in the organization's main area."""
+    """Program dollars going to each area this quarter: each grant, less the participants'
+    working-group time, split by the organization's effort over areas (``model.allocation``),
+    or, where a model does not expose that, counted in the organization's main area."""
     k = len(model.config.area_names)
-    grants = np.array([o.grant for o in model.organizations])
+    grants = np.asarray(getattr(model, "program_capacity",
+                                [o.grant for o in model.organizations]), dtype=float)
     allocation = getattr(model, "allocation", None)
     if isinstance(allocation, np.ndarray) and allocation.shape == (len(grants), k):
         return (grants[:, None] * allocation).sum(axis=0)

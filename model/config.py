@@ -49,16 +49,17 @@ CONDITIONS = (
 
 
 # Parameters that act only through a collaborative (participants, a backbone, pooled data);
-# trust_decay is not among them, since trust decays in isolation too.
+# trust_decay is not among them, since trust decays in isolation too, nor are the funders'
+# responses to evidence (pool growth, grant tilt), which both arms face on equal terms.
 COLLABORATIVE_ONLY = (
     *(f"backbone.{name}" for name in ("cost_per_staff", "span", "data_maturity_rate",
-                                      "initial_participation", "join_rate", "leave_rate")),
+                                      "initial_participation", "join_rate", "leave_rate",
+                                      "outreach_reach")),
     *(f"effort.{name}" for name in BACKBONE_FUNCTIONS),
     *(f"collaboration.{name}" for name in (
         "metric_agreement", "control_tightness", "participation_cost", "cost_salience",
-        "trust_growth", "control_trust_penalty", "trust_share_threshold", "alignment_rate")),
-    "funding.max_pool_growth",
-    "funding.evidence_weight",
+        "trust_growth", "control_trust_penalty", "trust_share_threshold", "alignment_rate",
+        "referral_uptake", "initial_expectation", "expectation_rate")),
 )
 
 
@@ -66,10 +67,15 @@ class ConfigError(ValueError):
     """A scenario value is wrong; the message names the field, the value and what is allowed."""
 
 
-def spec(default, lo=None, hi=None, doc="", lo_open=False):
-    """A parameter: its default, the closed (or left-open) range it may take, and its meaning."""
-    return {"default": default, "lo": lo, "hi": hi, "doc": doc, "lo_open": lo_open}
+def spec(default, lo=None, hi=None, doc="", lo_open=False, plausible=None, basis=""):
+    """A parameter: its default, the closed (or left-open) range it may take, its meaning,
+    and for uncertain ones the plausible range that robustness and sensitivity work sample,
+    with the basis of default and range (a source, or 'modelling choice')."""
+    return {"default": default, "lo": lo, "hi": hi, "doc": doc, "lo_open": lo_open,
+            "plausible": plausible, "basis": basis}
 
+
+CHOICE = "modelling choice; no field figure found"
 
 # Each section is a table in the TOML file. The order here is the order in docs/ODD.md.
 SCHEMA: dict[str, dict[str, dict]] = {
@@ -78,7 +84,12 @@ SCHEMA: dict[str, dict[str, dict]] = {
         "description": spec("", doc="Free text shown in reports and the dashboard."),
     },
     "run": {
-        "steps": spec(40, 1, 400, "Quarters simulated (40 = 10 years)."),
+        "steps": spec(40, 1, 400, "Quarters simulated after the collaborative starts "
+                      "(40 = 10 years)."),
+        "burn_in": spec(60, 0, 400, "Quarters of isolated work before the collaborative "
+                        "starts, the same in both arms; outputs begin when it ends.",
+                        basis="long enough that the isolated arm is near its steady state "
+                              "(docs/ODD.md, 'Initialization')"),
         "seed": spec(1, 0, 2**63 - 1, "Seed of the run's random number generator."),
     },
     "population": {
@@ -88,22 +99,30 @@ SCHEMA: dict[str, dict[str, dict]] = {
         "risk_effect": spec(0.3, 0.0, 1.0, "How far high risk lowers a person's baseline."),
         "baseline_sd": spec(0.08, 0.0, 0.5, "Person-and-area noise of the baseline."),
         "drift_rate": spec(0.1, 0.0, 1.0, "Share of the gap to baseline closed each quarter "
-                           "(fade-out of program effects)."),
+                           "(fade-out of program effects).", plausible=(0.05, 0.2),
+                           basis="fade-out of half a program effect within 1-3 years; "
+                                 + CHOICE),
         "on_track_threshold": spec(0.6, 0.0, 1.0, "Status at or above which a person is "
                                    "'on track' in an area."),
-        "high_need_threshold": spec(0.4, 0.0, 1.0, "Status below which a person-area is "
-                                    "high need."),
+        "high_need_share": spec(0.2, 0.0, 1.0, "Share of people in each area, lowest by "
+                                "baseline, counted as high need (for unmet need).",
+                                lo_open=True),
     },
     "problem": {
         "complementarity": spec(0.5, 0.0, 1.0, "c: how much progress in an area depends on "
-                                "status in its prerequisite area (0 independent, 1 pipeline)."),
+                                "status in its prerequisite area (0 independent, 1 pipeline).",
+                                plausible=(0.0, 1.0), basis=CHOICE),
         "interventions": spec(4, 1, 20, "Candidate interventions per area."),
         "effect_mean": spec(0.04, 0.0, 1.0, "Mean true effectiveness theta of an intervention "
-                            "(share of headroom closed by one quarter of service)."),
+                            "(share of headroom closed by one quarter of service).",
+                            plausible=(0.02, 0.08),
+                            basis="a year of a typical program moves participants a few "
+                                  "hundredths to 0.1 SD (Kraft 2020)"),
         "context_sd": spec(0.02, 0.0, 1.0, "Spread of an intervention's effectiveness between "
-                           "organizations' contexts."),
+                           "organizations' contexts.", plausible=(0.0, 0.04), basis=CHOICE),
         "duplication_decay": spec(0.3, 0.0, 1.0, "Value of each further service to the same "
-                                  "person-area in a quarter, relative to the previous one."),
+                                  "person-area in a quarter, relative to the previous one.",
+                                  plausible=(0.0, 0.6), basis=CHOICE),
     },
     "organizations": {
         "count": spec(60, 1, 5000, "Organizations N."),
@@ -111,11 +130,17 @@ SCHEMA: dict[str, dict[str, dict]] = {
         "home_areas": spec(2, 1, 12, "Areas in an organization's mission focus."),
         "home_expertise": spec(0.9, 0.0, 1.0, "Expertise in home areas."),
         "other_expertise": spec(0.4, 0.0, 1.0, "Expertise outside home areas."),
-        "catchment_share": spec(0.08, 0.0, 1.0, "Share of the population an organization "
-                                "reaches on its own (its catchment).", lo_open=True),
+        "catchment_share": spec(0.08, 0.0, 1.0, "Share of the population an organization of "
+                                "average size reaches on its own (its catchment; larger "
+                                "organizations reach proportionally more).", lo_open=True),
+        "intake_ratio": spec(2.0, 1.0, 20.0, "Applicants an organization screens for each "
+                             "service it can give in a quarter.", plausible=(1.0, 4.0),
+                             basis="afterschool: three children waiting for each one "
+                                   "enrolled (America After 3PM 2020) gives 4 at most"),
         "exploration": spec(0.1, 0.0, 1.0, "Chance per area and quarter of trying an "
                             "intervention at random."),
-        "initial_trust": spec(0.25, 0.0, 1.0, "Mean trust toward the collaborative at start."),
+        "initial_trust": spec(0.25, 0.0, 1.0, "Mean trust toward the collaborative when it "
+                              "starts.", plausible=(0.1, 0.5), basis=CHOICE),
     },
     "funding": {
         "pool": spec(5_000_000.0, 0.0, 1e12, "Funding per quarter, in dollars.", lo_open=True),
@@ -123,24 +148,40 @@ SCHEMA: dict[str, dict[str, dict]] = {
                                "(0 = isolated impact)."),
         "cost_per_service": spec(400.0, 0.0, 1e7, "Dollars per person-area served for a "
                                  "quarter.", lo_open=True),
-        "max_pool_growth": spec(0.1, 0.0, 2.0, "Most the pool can grow, as a share, when "
-                                "funders see credible progress."),
-        "evidence_weight": spec(0.5, 0.0, 5.0, "How strongly funders shift grants toward "
-                                "partners with evidence of effective programs."),
+        "max_pool_growth": spec(0.0, 0.0, 2.0, "Most the pool can grow, as a share, when "
+                                "funders see credible progress (either arm; 0 = off)."),
+        "evidence_weight": spec(0.0, 0.0, 5.0, "How strongly funders shift grants toward "
+                                "organizations whose evidence shows effective programs (either "
+                                "arm; 0 = off)."),
+        "own_report_credibility": spec(0.5, 0.0, 1.0, "How far funders credit an "
+                                       "organization's own, non-comparable reports, against "
+                                       "1 for mature pooled data on agreed metrics.",
+                                       plausible=(0.2, 0.8), basis=CHOICE),
     },
     "backbone": {
         "cost_per_staff": spec(30_000.0, 0.0, 1e9, "Dollars per staff member per quarter.",
                                lo_open=True),
         "span": spec(6.0, 0.0, 1000.0, "Organizations one staff member can support.",
-                     lo_open=True),
+                     lo_open=True, plausible=(3.0, 12.0), basis=CHOICE),
         "data_maturity_rate": spec(0.06, 0.0, 1.0, "Share of the remaining gap to a mature "
-                                   "data system closed per quarter at full effort."),
+                                   "data system closed per quarter at full effort, with every "
+                                   "partner sharing.", plausible=(0.03, 0.12),
+                                   basis="shared indicators chosen ~10 months after the "
+                                         "backbone's start, first results report after "
+                                         "~3 years (Road Map Project)"),
         "initial_participation": spec(0.3, 0.0, 1.0, "Share of organizations in the "
                                       "collaborative at start."),
         "join_rate": spec(0.15, 0.0, 1.0, "Chance per quarter that recruiting at full effort "
-                          "brings in an organization."),
+                          "brings in an organization that expects to gain.",
+                          plausible=(0.05, 0.3), basis=CHOICE),
         "leave_rate": spec(0.3, 0.0, 1.0, "Chance per quarter that a participant whose costs "
-                           "exceed its benefits by the whole scale leaves."),
+                           "exceed its expected benefits by the whole scale leaves.",
+                           plausible=(0.1, 0.5), basis=CHOICE),
+        "outreach_reach": spec(0.2, 0.0, 1.0, "Share of the people outside every partner's "
+                               "catchment that community outreach at full intensity makes "
+                               "reachable for referrals.", plausible=(0.05, 0.4),
+                               basis="about one young person in three grows up without a "
+                                     "mentor (MENTOR 2014); " + CHOICE),
         "volunteer_coverage": spec(0.0, 0.0, 1.0, "Coverage partners give each other on their "
                                    "own time when the backbone condition is switched off."),
     },
@@ -150,28 +191,52 @@ SCHEMA: dict[str, dict[str, dict]] = {
     },
     "collaboration": {
         "metric_agreement": spec(0.8, 0.0, 1.0, "m: how far partners count things the same "
-                                 "way."),
+                                 "way.", plausible=(0.3, 1.0), basis=CHOICE),
         "control_tightness": spec(0.1, 0.0, 1.0, "How far the backbone dictates areas and "
                                   "interventions instead of aligning them."),
         "participation_cost": spec(0.05, 0.0, 0.5, "Share of a participant's program capacity "
-                                   "spent in working groups."),
+                                   "spent in working groups.", plausible=(0.02, 0.1),
+                                   basis="biweekly network meetings (Strive); no figure for "
+                                         "hours found; " + CHOICE),
         "cost_salience": spec(4.0, 0.0, 100.0, "Weight of participation cost in an "
-                              "organization's stay-or-leave judgement."),
-        "trust_growth": spec(0.12, 0.0, 1.0, "Trust gained per quarter at full communication."),
-        "trust_decay": spec(0.03, 0.0, 1.0, "Trust lost per quarter."),
+                              "organization's stay-or-leave judgement.", plausible=(2.0, 8.0),
+                              basis=CHOICE),
+        "trust_growth": spec(0.12, 0.0, 1.0, "Trust gained per quarter at full communication.",
+                             plausible=(0.04, 0.25), basis=CHOICE),
+        "trust_decay": spec(0.03, 0.0, 1.0, "Trust lost per quarter.", plausible=(0.01, 0.08),
+                            basis=CHOICE),
         "control_trust_penalty": spec(2.0, 0.0, 20.0, "How much dictation speeds trust decay."),
         "trust_share_threshold": spec(0.35, 0.0, 0.99, "Trust below which a partner shares "
-                                      "no data."),
+                                      "no data.", plausible=(0.2, 0.6), basis=CHOICE),
         "alignment_rate": spec(0.15, 0.0, 1.0, "Speed at which alignment to the common "
                                "agenda follows its target."),
+        "referral_uptake": spec(0.6, 0.0, 1.0, "Chance that a referred person takes up the "
+                                "service; a declined slot goes to the organization's own "
+                                "intake.", plausible=(0.3, 0.9), basis=CHOICE),
+        "initial_expectation": spec(0.3, 0.0, 2.0, "What organizations expect the "
+                                    "collaborative to give back when it starts (same scale as "
+                                    "benefits).", plausible=(0.1, 0.6), basis=CHOICE),
+        "expectation_rate": spec(0.1, 0.0, 1.0, "Share of the gap between expected and actual "
+                                 "benefit closed each quarter.", plausible=(0.03, 0.3),
+                                 basis=CHOICE),
     },
     "learning": {
-        "observation_noise": spec(0.15, 0.0, 10.0, "Noise of one service's measured result."),
-        "metric_bias_sd": spec(0.02, 0.0, 1.0, "Spread of each organization's own-yardstick "
-                               "bias."),
+        "observation_noise": spec(0.15, 0.0, 10.0, "Noise of one service's measured result.",
+                                  plausible=(0.05, 0.3), basis=CHOICE),
+        "metric_bias_sd": spec(0.02, 0.0, 1.0, "Spread of a yardstick's bias: each "
+                               "organization's own, and the agreed metric's.",
+                               plausible=(0.0, 0.04), basis=CHOICE),
         "prior_sd": spec(0.03, 0.0, 1.0, "Uncertainty of initial beliefs about effectiveness.",
                          lo_open=True),
         "forgetting": spec(0.05, 0.0, 1.0, "Share of evidence discounted each quarter."),
+        "screening_noise": spec(0.1, 0.0, 1.0, "Noise of one assessment of a person's status "
+                                "(intake screening; a shared record halves its variance at "
+                                "full maturity and agreement).", plausible=(0.05, 0.2),
+                                basis="near the spread of status between people "
+                                      "(correlation ~0.7); " + CHOICE),
+        "indicator_sample": spec(400, 1, 1_000_000, "People sampled per area and quarter to "
+                                 "measure population indicators (what the common agenda and "
+                                 "funders see)."),
     },
     "conditions": {c: spec(True, doc=f"Switch for the {c.replace('_', ' ')} condition.")
                    for c in CONDITIONS},
@@ -369,11 +434,6 @@ def _check_consistency(config: Config) -> None:
                           f"({config.population.areas})")
     if sum(getattr(config.effort, f) for f in BACKBONE_FUNCTIONS) <= 0:
         raise ConfigError("[effort]: at least one backbone function needs effort above 0")
-    if config.population.high_need_threshold > config.population.on_track_threshold:
-        raise ConfigError(f"population.high_need_threshold = "
-                          f"{config.population.high_need_threshold} is out of range: allowed "
-                          f"0 <= value <= population.on_track_threshold "
-                          f"({config.population.on_track_threshold})")
 
 
 def load_config(path: str | Path) -> Config:
@@ -399,11 +459,20 @@ def load_config(path: str | Path) -> Config:
 
 def parameter_table_markdown() -> str:
     """The parameter table of docs/ODD.md, generated from SCHEMA so the two cannot drift."""
-    lines = ["| parameter | default | allowed | meaning |", "|---|---|---|---|"]
+    lines = ["| parameter | default | allowed | plausible | meaning | basis |",
+             "|---|---|---|---|---|---|"]
     for section, items in SCHEMA.items():
         for name, item in items.items():
             default = item["default"]
             allowed = "true / false" if isinstance(default, bool) else (
                 "text" if isinstance(default, str) else _describe_range(item))
-            lines.append(f"| `{section}.{name}` | {default!r} | {allowed} | {item['doc']} |")
+            plausible = "{} to {}".format(*item["plausible"]) if item["plausible"] else ""
+            lines.append(f"| `{section}.{name}` | {default!r} | {allowed} | {plausible} | "
+                         f"{item['doc']} | {item['basis']} |")
     return "\n".join(lines)
+
+
+def plausible_ranges() -> dict[str, tuple[float, float]]:
+    """``section.field`` -> (low, high) of every uncertain parameter, for robustness sweeps."""
+    return {f"{s}.{f}": item["plausible"] for s, sec in SCHEMA.items()
+            for f, item in sec.items() if item["plausible"]}

@@ -4,7 +4,8 @@ One quarter per step. The population is held as numpy arrays (people x areas);
 organizations are Mesa agents whose state lives in arrays, one row each.
 Collective impact gets no bonus of its own: its effect on outcomes comes only
 through which people are served, in which areas, with which interventions, and
-how many services the money buys.
+how many services the money buys. Decisions read measured values only (screened
+need, own or pooled evaluations, sampled indicators); the true ones are outputs.
 """
 
 from __future__ import annotations
@@ -53,8 +54,10 @@ TYPE_AREA_FOCUS = {
 # An indicator counts as improved when it beats its step-0 value by this much
 # (half a percentage point of status or share), so noise does not count as progress.
 IMPROVEMENT_TOLERANCE = 0.005
-# Progress in the composite index that funders need to see to grow the pool fully.
+# Measured progress in the composite index that funders need to see to grow the pool fully.
 CREDIBLE_PROGRESS = 0.05
+# Share of the gap to their target that funders close per quarter when they respond.
+FUNDER_RESPONSE = 0.25
 
 
 def service_gain(theta, expertise, status, prerequisite, complementarity):
@@ -68,11 +71,13 @@ def service_gain(theta, expertise, status, prerequisite, complementarity):
 
 def combined_gain(total_gain, count, decay):
     """What ``count`` services to one person-area are worth together, given their summed
-    single-service gains: mean gain x (1 + d + ... + d^(n-1)), diminishing returns."""
-    count = np.asarray(count, dtype=float)
-    safe = np.maximum(count, 1.0)
-    dose = count if decay == 1.0 else (1 - decay**count) / (1 - decay)
-    return np.where(count > 0, total_gain / safe * dose, 0.0)
+    single-service gains: mean gain x (1 + d + ... + d^(n-1)), diminishing returns.
+    Counts are small whole numbers, so the factor dose(n) / n is looked up, not powered."""
+    count = np.asarray(count)
+    n = np.arange(int(count.max(initial=0)) + 1, dtype=float)
+    dose = n if decay == 1.0 else (1 - decay**n) / (1 - decay)
+    per_service = np.divide(dose, n, out=np.zeros_like(n), where=n > 0)
+    return total_gain * per_service[count]
 
 
 def updated_trust(trust, talk, tightness, growth, decay, penalty):
@@ -89,6 +94,38 @@ def bayes_update(mean, precision, observed, observed_precision):
     return (precision * mean + observed_precision * observed) / new_precision, new_precision
 
 
+# Screening resolution: assessments are ranked on this many steps over [-0.5, 1.5], far finer
+# than any screening noise, so that two linear-time radix sorts can do the ranking.
+SCREEN_LEVELS = 2**16 - 1
+
+
+def lowest_per_group(group, measured, wanted):
+    """Indices of the ``wanted[g]`` lowest ``measured`` values within each ``group`` g (all
+    of a group if it has fewer): how an organization screens its intake for need.
+
+    Sorted by measure (to 1/65,535 of the range), then stably by group; ties keep their
+    position, so the result does not hang on the sort's implementation."""
+    group = np.asarray(group)
+    if len(group) == 0:
+        return np.zeros(0, dtype=np.int64)
+    level = np.rint((np.clip(measured, -0.5, 1.5) + 0.5) * (SCREEN_LEVELS / 2.0))
+    by_measure = np.argsort(level.astype(np.uint16), kind="stable")
+    grouped = group[by_measure]
+    key = grouped.astype(np.uint16) if group.max() < 2**16 else grouped
+    order = by_measure[np.argsort(key, kind="stable")]
+    sorted_group = group[order]
+    first = np.flatnonzero(np.r_[True, sorted_group[1:] != sorted_group[:-1]])
+    starts = np.repeat(first, np.diff(np.r_[first, len(group)]))
+    rank = np.arange(len(group)) - starts
+    return order[rank < np.asarray(wanted)[sorted_group]]
+
+
+def shared_record_noise(screening_noise, maturity, agreement):
+    """Noise of a person's assessment in the shared data system: the referring partner's
+    screen combined with the matched record of another, ``noise / sqrt(1 + D m)``."""
+    return screening_noise / np.sqrt(1.0 + maturity * agreement)
+
+
 class CollectiveImpactModel(Model):
     """Organizations working on one social problem, with or without a funded backbone.
 
@@ -102,7 +139,9 @@ class CollectiveImpactModel(Model):
             or flat (``funding_backbone_share=0.1``), so that ``mesa.batch_run`` and SolaraViz
             ``model_params`` can set them. Checked like a scenario file.
 
-    ``running`` turns False at the horizon (``run.steps``), so Mesa's runners stop there.
+    The world first runs ``run.burn_in`` quarters of isolated work, the same in both arms;
+    step 0 is the quarter the collaborative starts. ``running`` turns False at the horizon
+    (``run.steps``), so Mesa's runners stop there.
     """
 
     def __init__(self, config: Config | str | None = None, seed: int | None = None, *,
@@ -110,14 +149,15 @@ class CollectiveImpactModel(Model):
         config = _resolve_config(config, kwargs)
         seed = _resolve_seed(seed, rng)
         super().__init__(rng=seed)
-        # One generator drives everything. The world below is drawn first and its draws
-        # do not depend on any collective-impact lever, so an isolated and a collective
-        # run of one seed share population, organizations and true effectiveness.
+        # One generator drives everything. The world and the burn-in below do not depend on
+        # any collective-impact lever, so an isolated and a collective run of one seed share
+        # population, organizations, true effectiveness and the years before the start.
         self.rng = np.random.default_rng(seed)
         self.seed_value = seed
         self.config = config.with_values({"run.seed": seed})
         self._build_world()
-        self._build_collaborative()
+        self._burn_in()
+        self._start_collaborative()
         self.datacollector = DataCollector(
             model_reporters={name: _reporter(name) for name in self.indicators}
         )
@@ -138,13 +178,19 @@ class CollectiveImpactModel(Model):
         composite_base = self.baseline.mean(axis=1)
         self.quintile = np.minimum(
             (np.argsort(np.argsort(composite_base)) * 5) // M, 4)
+        # High need: the lowest-baseline share of people in each area (a fixed set, so the
+        # unmet-need share has a stable denominator).
+        cut = np.quantile(self.baseline, pop.high_need_share, axis=0)
+        self.high_need = self.baseline <= cut[None, :]
         self.reach_rank = rng.random(M)
 
         # True effectiveness: exponential, so most interventions do little and a few work.
         self.theta = rng.exponential(cfg.problem.effect_mean, (K, A))
         context = rng.normal(0.0, cfg.problem.context_sd, (N, K, A))
         self.theta_local = np.maximum(self.theta[None] + context, 0.0)
+        self.best_local = self.theta_local.max(axis=2)
         self.metric_bias = rng.normal(0.0, cfg.learning.metric_bias_sd, (N, K, A))
+        self.common_bias = rng.normal(0.0, cfg.learning.metric_bias_sd, (K, A))
 
         self.org_type = rng.choice(len(ORG_TYPE_SHARE), N, p=ORG_TYPE_SHARE)
         size = rng.lognormal(0.0, org.budget_sigma, N) * ORG_TYPE_BUDGET[self.org_type]
@@ -160,7 +206,10 @@ class CollectiveImpactModel(Model):
         self.expertise = np.where(self.home, org.home_expertise, org.other_expertise) * jitter
         self.own_agenda = rng.dirichlet(np.ones(K), N) * 0.3 + 0.7 * (
             self.home / self.home.sum(axis=1, keepdims=True))
-        self.catchment_size = max(1, round(org.catchment_share * M))
+        # A larger organization reaches proportionally more people (a school district, its
+        # whole district), so none has more service slots than people at its door.
+        self.catchment_size = np.clip(
+            np.round(org.catchment_share * M * N * self.base_grant_share), 1, M).astype(np.int64)
         self.catchment_start = rng.integers(0, M, N)
         self.initial_trust = np.clip(org.initial_trust + rng.normal(0.0, 0.08, N), 0.0, 1.0)
         self.founding_draw = rng.random(N)
@@ -170,7 +219,20 @@ class CollectiveImpactModel(Model):
 
         self.organizations = [Organization(self, o) for o in range(N)]
 
-    def _build_collaborative(self) -> None:
+    def _burn_in(self) -> None:
+        """Years of isolated work before the collaborative starts: both arms run exactly this
+        (the isolated scenario, the pool not yet responding), so they start from one world
+        in which services, screening and learning have long been at work."""
+        scenario = self.config
+        self.config = scenario.isolated().with_values({"funding.max_pool_growth": 0.0})
+        self._start_collaborative()
+        for _ in range(scenario.run.burn_in):
+            self._quarter()
+        self.config = scenario
+
+    def _start_collaborative(self) -> None:
+        """The collaborative's first quarter: backbone, founding partners, the data system
+        and every output's starting point. The world and what organizations learned stay."""
         cfg = self.config
         N, K, A = self.theta_local.shape
         cond = cfg.conditions
@@ -189,9 +251,12 @@ class CollectiveImpactModel(Model):
         self.pool_growth = 0.0
         self.backbone_spending = 0.0
         self.grants = cfg.funding.pool * self.base_grant_share
+        self.program_capacity = self.grants.copy()  # grants less working-group time
         self.trust = self.initial_trust.copy()
         self.participating = self.collaborative_active & (
             self.founding_draw < cfg.backbone.initial_participation)
+        self.expectation = np.full(N, cfg.collaboration.initial_expectation)
+        self.benefit = np.zeros(N)
         self.alignment = np.zeros(N)
         self.allocation = self.own_agenda.copy()
         self.choice = np.argmax(self.belief_mean, axis=2)
@@ -201,15 +266,26 @@ class CollectiveImpactModel(Model):
         self.pooled_precision = np.zeros((K, A))
         self.coverage = 0.0
         self.intensity = dict.fromkeys(BACKBONE_FUNCTIONS, 0.0)
-        self.total_gain = 0.0  # status above baseline, summed over person-areas
+        self.total_gain = float((self.status - self.baseline).sum())
         self.cumulative_gain = 0.0
         self.cumulative_spending = 0.0
         self._coordinate()
+        self.measured_means = self._sample_area_means()
         self._start = self._area_indicators()
+        self._measured_start = float(self.measured_means.mean())
         self.indicators = self._measure(services=None)
 
     # ------------------------------------------------------------------ one quarter
     def step(self) -> None:
+        services = self._quarter()
+        self._account()
+        self.indicators = self._measure(services)
+        self._grow_pool()
+        self.datacollector.collect(self)
+        self.running = self.steps < self.config.run.steps
+
+    def _quarter(self) -> dict[str, np.ndarray]:
+        """The mechanisms of one quarter, in the order of docs/ODD.md section 3."""
         self._update_participation()
         self._coordinate()
         self._update_trust_and_alignment()
@@ -218,13 +294,8 @@ class CollectiveImpactModel(Model):
         self._apply_outcomes(services)
         self._learn(services)
         self._mature_data_system()
-        self.total_gain = float((self.status - self.baseline).sum())
-        self.cumulative_gain += self.total_gain
-        self.cumulative_spending += self.funding_pool
-        self.indicators = self._measure(services)
-        self._grow_pool(self.indicators["composite_index"])
-        self.datacollector.collect(self)
-        self.running = self.steps < self.config.run.steps
+        self._judge_benefits(services)
+        return services
 
     def run(self, steps: int | None = None) -> pd.DataFrame:
         """Run ``steps`` quarters (default: the config's horizon) and return the per-step table."""
@@ -254,26 +325,29 @@ class CollectiveImpactModel(Model):
         thr = self.config.collaboration.trust_share_threshold
         return np.clip((self.trust - thr) / (1.0 - thr), 0.0, 1.0)
 
-    def _value_of_taking_part(self) -> tuple[np.ndarray, np.ndarray]:
-        """What the collaborative gives each organization back, and what it costs it."""
+    def _agreement(self) -> float:
+        """Metric agreement in force: partners' m under shared measurement, else none."""
+        cond = self.config.conditions
+        return self.config.collaboration.metric_agreement if cond.shared_measurement else 0.0
+
+    def _cost_of_taking_part(self) -> np.ndarray:
+        """Working-group time (weighed by its salience) plus the autonomy dictation takes."""
         col = self.config.collaboration
-        m = col.metric_agreement
-        support = self.coverage * (0.3 + 0.7 * self.data_maturity * m)
-        benefit = self.trust * support
         agenda_gap = 0.5 * np.abs(self.own_agenda - self.common_agenda).sum(axis=1)
-        cost = col.participation_cost * col.cost_salience + col.control_tightness * agenda_gap
-        return benefit, cost
+        return col.participation_cost * col.cost_salience + col.control_tightness * agenda_gap
 
     def _update_participation(self) -> None:
+        """Organizations join when recruited and they expect to gain; participants leave,
+        the more likely the further their expected benefit falls short of the cost."""
         if not self.collaborative_active:
             return
         bb = self.config.backbone
-        benefit, cost = self._value_of_taking_part()
-        net_loss = np.clip(cost - benefit, 0.0, 1.0)
+        cost = self._cost_of_taking_part()
+        shortfall = np.clip(cost - self.expectation, 0.0, 1.0)
         draw = self.rng.random(len(self.trust))
-        leave = self.participating & (draw < bb.leave_rate * net_loss)
-        join = ~self.participating & (
-            draw < bb.join_rate * self.intensity["community_outreach"] * (1.0 - net_loss))
+        leave = self.participating & (draw < bb.leave_rate * shortfall)
+        join = (~self.participating & (self.expectation > cost)
+                & (draw < bb.join_rate * self.intensity["community_outreach"]))
         self.participating = (self.participating & ~leave) | join
 
     def _update_trust_and_alignment(self) -> None:
@@ -289,32 +363,44 @@ class CollectiveImpactModel(Model):
 
         if cond.common_agenda:
             # Agreed first as a consensus of partners' agendas, then steered by comparable
-            # data on where the gaps are as the shared measurement system matures.
+            # measured indicators of where the gaps are as the shared data system matures.
             consensus = (self.own_agenda[part].mean(axis=0) if part.any()
                          else self.own_agenda.mean(axis=0))
             gap = np.maximum(self.config.population.on_track_threshold
-                             - self.status.mean(axis=0), 0.0) + 0.01
-            evidence = self.data_maturity * col.metric_agreement
+                             - self.measured_means, 0.0) + 0.01
+            evidence = self.data_maturity * self._agreement()
             self.common_agenda = (1 - evidence) * consensus + evidence * gap / gap.sum()
             target = self.intensity["strategic_direction"] * self.trust * part
         else:
             target = np.zeros_like(self.trust)
         self.alignment += col.alignment_rate * (target - self.alignment)
 
+    def _credibility(self) -> np.ndarray:
+        """How far funders credit each organization's evidence: own, non-comparable reports
+        at ``own_report_credibility``; a participant's pooled data on agreed metrics more,
+        as far as the data system has matured and the backbone makes the case."""
+        own = self.config.funding.own_report_credibility
+        pooled = self.data_maturity * self._agreement() * self.intensity["mobilizing_funding"]
+        return own + (1.0 - own) * pooled * self.participating
+
     def _fund(self) -> None:
-        """Split the pool: backbone share, then grants, tilted toward evidence of effect."""
+        """Split the pool: backbone share, then grants, tilted toward evidence of effect.
+        Funders read each organization's reported effect of what it delivers, in both arms:
+        its own evaluations, or for participants the pooled ones where the data system has
+        any."""
         cfg = self.config
         self.backbone_spending = self.backbone.budget if self.backbone is not None else 0.0
         program = self.funding_pool - self.backbone_spending
         weight = self.base_grant_share.copy()
-        tilt = (cfg.funding.evidence_weight * self.intensity["mobilizing_funding"]
-                * self.data_maturity * cfg.collaboration.metric_agreement)
-        if tilt > 0 and self.participating.sum() > 1:
-            K = self.choice.shape[1]
-            evidence = (self.allocation * self.pooled_mean[np.arange(K), self.choice]).sum(axis=1)
-            e = evidence[self.participating]
-            z = (e - e.mean()) / (e.std() + 1e-12)
-            weight[self.participating] *= np.exp(tilt * np.clip(z, -2.0, 2.0))
+        if cfg.funding.evidence_weight > 0 and len(weight) > 1:
+            N, K = self.choice.shape
+            own = np.take_along_axis(self.belief_mean, self.choice[..., None], axis=2)[..., 0]
+            pooled = self.pooled_mean[np.arange(K), self.choice]
+            uses_pool = (self.participating & (self.data_maturity > 0))[:, None]
+            evidence = (self.allocation * np.where(uses_pool, pooled, own)).sum(axis=1)
+            z = (evidence - evidence.mean()) / (evidence.std() + 1e-12)
+            tilt = cfg.funding.evidence_weight * self._credibility()
+            weight *= np.exp(tilt * np.clip(z, -2.0, 2.0))
         self.grants = program * weight / weight.sum()
 
     def _allocate(self) -> np.ndarray:
@@ -335,12 +421,15 @@ class CollectiveImpactModel(Model):
             allocation = (1 - dictate) * allocation + dictate * g
         return allocation
 
+    def _pooled_weight(self) -> np.ndarray:
+        """Weight of pooled data in each organization's beliefs: trust (willingness to share)
+        times metric agreement, for participants."""
+        return self._share_gate() * self._agreement() * self.participating
+
     def _beliefs(self) -> np.ndarray:
         """What each organization believes about effectiveness: own data, plus pooled data for
-        participants weighted by their trust (willingness to share) and metric agreement."""
-        weight = (self._share_gate() * self.config.collaboration.metric_agreement
-                  * self.participating)[:, None, None]
-        pooled = weight * self.pooled_precision[None]
+        participants weighted by their trust and metric agreement."""
+        pooled = self._pooled_weight()[:, None, None] * self.pooled_precision[None]
         return ((self.belief_precision * self.belief_mean + pooled * self.pooled_mean[None])
                 / (self.belief_precision + pooled))
 
@@ -357,11 +446,15 @@ class CollectiveImpactModel(Model):
 
     def _backbone_best_guess(self, beliefs: np.ndarray) -> np.ndarray:
         """Per area, the intervention the backbone would dictate: the best by pooled data
-        where it has any, else the best by its partners' average belief."""
-        partners = self.participating if self.participating.any() else slice(None)
-        consensus = beliefs[partners].mean(axis=0)
+        where it has any; else, with continuous communication, the best by its partners'
+        average belief; else it knows nothing and keeps the first."""
         has_data = (self.pooled_precision > 0).any(axis=1, keepdims=True)
-        return np.argmax(np.where(has_data, self.pooled_mean, consensus), axis=1)
+        if self.config.conditions.continuous_communication:
+            partners = self.participating if self.participating.any() else slice(None)
+            fallback = beliefs[partners].mean(axis=0)
+        else:
+            fallback = np.zeros_like(self.pooled_mean)
+        return np.argmax(np.where(has_data, self.pooled_mean, fallback), axis=1)
 
     def _referral_share(self) -> np.ndarray:
         """Share of each organization's services steered by referral. Needs all three at once:
@@ -369,68 +462,93 @@ class CollectiveImpactModel(Model):
         cond = self.config.conditions
         if not (cond.mutually_reinforcing and cond.shared_measurement):
             return np.zeros(len(self.trust))
-        m = self.config.collaboration.metric_agreement
-        return self.data_maturity * m * self._share_gate() * self.participating
+        return self.data_maturity * self._agreement() * self._share_gate() * self.participating
 
     def _deliver_services(self) -> dict[str, np.ndarray]:
+        """Each organization buys its services, screens its own intake for the neediest by
+        its own assessment, and serves each chosen person once per area; participants also
+        serve people referred to them through the shared data system."""
         cfg, rng = self.config, self.rng
         M, K = self.status.shape
+        N = len(self.trust)
         self.allocation = self._allocate()
         self.choice = self._choose_interventions(self._beliefs())
         capacity = self.grants * (1 - cfg.collaboration.participation_cost * self.participating)
+        self.program_capacity = capacity
         wanted = capacity[:, None] / cfg.funding.cost_per_service * self.allocation
         counts = np.floor(wanted).astype(np.int64)
         counts += rng.random(counts.shape) < (wanted - counts)  # unbiased rounding
         referred = rng.binomial(counts, self._referral_share()[:, None])
-        walk_in = counts - referred
-        # Participants do not change within a quarter: who can be reached is found once.
-        reachable = self._reachable() if referred.any() else None
-
-        org_ids, area_ids, people = [], [], []
-        for k in range(K):
-            # Walk-ins: whoever reaches the door, anywhere in the organization's catchment.
-            orgs_k = np.repeat(np.arange(len(walk_in)), walk_in[:, k])
-            offsets = rng.integers(0, self.catchment_size, len(orgs_k))
-            people_k = (self.catchment_start[orgs_k] + offsets) % M
-            served = np.zeros(M, dtype=bool)
-            served[people_k] = True
-            org_ids.append(orgs_k)
-            people.append(people_k)
-            n_ref = int(referred[:, k].sum())
-            if n_ref:
-                ref_orgs = rng.permutation(np.repeat(np.arange(len(referred)), referred[:, k]))
-                org_ids.append(ref_orgs)
-                people.append(self._refer(k, n_ref, served, reachable))
-            area_ids.append(np.full(len(orgs_k) + n_ref, k))
-        org_ids = np.concatenate(org_ids)
+        # A declined referral's slot goes back to the organization's own intake.
+        referred = rng.binomial(referred, cfg.collaboration.referral_uptake)
+        org, area, person = self._walk_ins(counts - referred)
+        served = np.zeros((M, K), dtype=bool)
+        served[person, area] = True
+        parts_o, parts_k, parts_i = [org], [area], [person]
+        if referred.any():
+            # Participants do not change within a quarter: who can be reached is found once.
+            reachable = self._reachable()
+            for k in np.flatnonzero(referred.sum(axis=0)):
+                people = self._refer(k, int(referred[:, k].sum()), served[:, k], reachable)
+                orgs = rng.permutation(np.repeat(np.arange(N), referred[:, k]))[:len(people)]
+                parts_o.append(orgs)
+                parts_k.append(np.full(len(people), k))
+                parts_i.append(people)
+        org, area = np.concatenate(parts_o), np.concatenate(parts_k)
         return {
-            "org": org_ids,
-            "area": np.concatenate(area_ids),
-            "person": np.concatenate(people),
-            "intervention": self.choice[org_ids, np.concatenate(area_ids)],
-            "counts": counts,
+            "org": org,
+            "area": area,
+            "person": np.concatenate(parts_i),
+            "intervention": self.choice[org, area],
+            "counts": np.bincount(org * K + area, minlength=N * K).reshape(N, K),
             "referred": referred,
+            "capacity": capacity,
         }
 
+    def _walk_ins(self, slots: np.ndarray):
+        """Every organization-area's intake: a random window of its catchment, ``intake_ratio``
+        applicants per slot (all of the catchment at most), screened with the organization's
+        own noisy assessment; the neediest by that assessment are served, once each."""
+        cfg, rng = self.config, self.rng
+        M, K = self.status.shape
+        N = len(slots)
+        size = self.catchment_size[:, None]
+        intake = np.minimum(size, np.ceil(cfg.organizations.intake_ratio * slots)).astype(
+            np.int64).ravel()
+        window = rng.integers(0, np.broadcast_to(size, (N, K))).ravel()  # fixed-size draw
+        group = np.repeat(np.arange(N * K), intake)
+        offset = np.arange(len(group)) - np.repeat(np.cumsum(intake) - intake, intake)
+        o, k = group // K, group % K
+        person = (self.catchment_start[o] + (window[group] + offset) % size[o, 0]) % M
+        measured = (self.status[person, k]
+                    + cfg.learning.screening_noise
+                    * rng.standard_normal(len(group), dtype=np.float32))
+        chosen = lowest_per_group(group, measured, slots.ravel())
+        return o[chosen], k[chosen], person[chosen]
+
     def _reachable(self) -> np.ndarray:
-        """Whom the collaborative can reach: partners' catchments plus whom outreach brings in."""
-        return self._partner_catchments() | (
-            self.reach_rank < self.intensity["community_outreach"])
+        """Whom the collaborative can reach: partners' catchments, plus the share of everyone
+        else that community outreach brings in."""
+        outreach = self.config.backbone.outreach_reach * self.intensity["community_outreach"]
+        return self._partner_catchments() | (self.reach_rank < outreach)
 
     def _refer(self, k: int, n: int, served: np.ndarray, reachable: np.ndarray) -> np.ndarray:
-        """The ``n`` highest-need people in area ``k`` among the reachable not yet served."""
+        """Up to ``n`` people in area ``k`` among the reachable not yet served, the neediest
+        by their shared record (a noisy assessment, better as the data system matures)."""
         candidates = np.flatnonzero(reachable & ~served)
+        noise = shared_record_noise(self.config.learning.screening_noise, self.data_maturity,
+                                    self._agreement())
+        measured = self.status[candidates, k] + noise * self.rng.standard_normal(len(candidates))
         if n >= len(candidates):
-            extra = self.rng.choice(np.flatnonzero(reachable), n - len(candidates))
-            return np.concatenate([candidates, extra])
-        lowest = np.argpartition(self.status[candidates, k], n - 1)[:n]
-        return candidates[lowest]
+            return candidates  # nobody else left to refer; the rest of the slots go unused
+        lowest = np.argpartition(measured, n - 1)[:n]
+        return np.sort(candidates[lowest])
 
     def _partner_catchments(self) -> np.ndarray:
         M = len(self.status)
         starts = self.catchment_start[self.participating]
         edges = np.zeros(M + 1, dtype=np.int64)
-        ends = starts + self.catchment_size
+        ends = starts + self.catchment_size[self.participating]
         np.add.at(edges, starts, 1)
         np.add.at(edges, np.minimum(ends, M), -1)
         wrapped = ends > M  # catchments run round the ring of neighbourhoods
@@ -449,16 +567,16 @@ class CollectiveImpactModel(Model):
         total = np.bincount(cell, weights=gain, minlength=M * K)
         count = np.bincount(cell, minlength=M * K)
         delta = combined_gain(total, count, cfg.problem.duplication_decay)
-        self._high_need_before = self.status < cfg.population.high_need_threshold
-        self._served_cells = (count > 0).reshape(M, K)
+        services["served_cells"] = (count > 0).reshape(M, K)
         self.status = np.clip(self.status + delta.reshape(M, K), 0.0, 1.0)
         self.status += cfg.population.drift_rate * (self.baseline - self.status)
 
     def _learn(self, services: dict[str, np.ndarray]) -> None:
-        """Own, noisy, biased evaluations; participants also feed the pooled data system."""
+        """Own, noisy evaluations on each organization's yardstick; participants in shared
+        measurement count partly on the agreed one (share m), and feed the pooled data."""
         cfg = self.config
         N, K, A = self.theta_local.shape
-        lrn, m = cfg.learning, cfg.collaboration.metric_agreement
+        lrn, m = cfg.learning, self._agreement()
         keep = 1.0 - lrn.forgetting
         self.belief_precision *= keep
         self.pooled_precision *= keep
@@ -467,24 +585,25 @@ class CollectiveImpactModel(Model):
         aa = self.choice[oo, kk]
         n = counts[oo, kk]
         noise_var = max(lrn.observation_noise, 1e-6) ** 2
+        agreed = m * self.participating[oo]
+        bias = (1.0 - agreed) * self.metric_bias[oo, kk, aa] + agreed * self.common_bias[kk, aa]
         truth = self.theta_local[oo, kk, aa]
-        bias = self.metric_bias[oo, kk, aa]
         observed = truth + bias + self.rng.normal(0.0, 1.0, len(n)) * np.sqrt(noise_var / n)
         precision = n / noise_var
         self.belief_mean[oo, kk, aa], self.belief_precision[oo, kk, aa] = bayes_update(
             self.belief_mean[oo, kk, aa], self.belief_precision[oo, kk, aa], observed, precision)
         if not (cfg.conditions.shared_measurement and self.data_maturity > 0):
             return
-        # Pooled data: yardsticks agree to the extent m; only partners who trust enough share,
-        # and only as much as the data system can take in.
+        # Pooled data: only partners who trust enough share, and only as much as the data
+        # system can take in. Nothing corrects a yardstick's bias: what is pooled is what
+        # was measured, so biases shrink only as far as partners measure alike.
         share = self.data_maturity * self._share_gate()[oo] * self.participating[oo]
         weight = share * precision
         if weight.sum() <= 0:
             return
-        comparable = observed - m * bias
         cell = kk * A + aa
         w_sum = np.bincount(cell, weights=weight, minlength=K * A).reshape(K, A)
-        wy_sum = np.bincount(cell, weights=weight * comparable, minlength=K * A).reshape(K, A)
+        wy_sum = np.bincount(cell, weights=weight * observed, minlength=K * A).reshape(K, A)
         new_p = self.pooled_precision + w_sum
         updated = w_sum > 0
         self.pooled_mean[updated] = ((self.pooled_precision * self.pooled_mean + wy_sum)[updated]
@@ -492,12 +611,50 @@ class CollectiveImpactModel(Model):
         self.pooled_precision = new_p
 
     def _mature_data_system(self) -> None:
+        """The shared data system matures with the backbone's data work and with the records
+        partners actually share: with nobody sharing, it does not mature at all."""
         cfg = self.config
         if cfg.conditions.shared_measurement and self.collaborative_active:
-            rate = cfg.backbone.data_maturity_rate * self.intensity["data_management"]
+            part = self.participating
+            sharing = float(self._share_gate()[part].mean()) if part.any() else 0.0
+            rate = cfg.backbone.data_maturity_rate * self.intensity["data_management"] * sharing
             self.data_maturity += rate * (1.0 - self.data_maturity)
 
+    def _judge_benefits(self, services: dict[str, np.ndarray]) -> None:
+        """What taking part actually gave each participant this quarter: the share of its
+        services that went to people found for it by referral, plus the share of what it
+        knows about its chosen interventions that came from partners' pooled data.
+        Expectations follow: a participant's own experience, others' word of mouth."""
+        if not self.collaborative_active:
+            return
+        N, K = self.choice.shape
+        served = services["counts"].sum(axis=1)
+        referral = np.divide(services["referred"].sum(axis=1), served,
+                             out=np.zeros(N), where=served > 0)
+        own = np.take_along_axis(self.belief_precision, self.choice[..., None], axis=2)[..., 0]
+        pooled = (self._pooled_weight()[:, None]
+                  * self.pooled_precision[np.arange(K), self.choice])
+        evidence = (self.allocation * pooled / (own + pooled)).sum(axis=1)
+        self.benefit = np.where(self.participating, referral + evidence, 0.0)
+        rate = self.config.collaboration.expectation_rate
+        part = self.participating
+        heard = self.benefit[part].mean() if part.any() else self.expectation
+        target = np.where(part, self.benefit, heard)
+        self.expectation += rate * (target - self.expectation)
+
     # ------------------------------------------------------------------ outputs
+    def _account(self) -> None:
+        self.total_gain = float((self.status - self.baseline).sum())
+        self.cumulative_gain += self.total_gain
+        self.cumulative_spending += self.funding_pool
+
+    def _sample_area_means(self) -> np.ndarray:
+        """Population indicators as measured: each area's mean status over a random sample
+        of people (the same sample size in both arms)."""
+        M = len(self.status)
+        sample = self.rng.integers(0, M, min(self.config.learning.indicator_sample, M))
+        return self.status[sample].mean(axis=0)
+
     def _area_indicators(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per area: mean status, share on track, and the equity gap (mean status of the
         highest minus the lowest baseline quintile)."""
@@ -510,7 +667,10 @@ class CollectiveImpactModel(Model):
     def _measure(self, services: dict | None) -> dict[str, float]:
         M, K = self.status.shape
         means, on_track, equity_by_area = self._area_indicators()
-        out: dict[str, float] = {"composite_index": float(means.mean())}
+        if services is not None:
+            self.measured_means = self._sample_area_means()
+        out: dict[str, float] = {"composite_index": float(means.mean()),
+                                 "measured_composite_index": float(self.measured_means.mean())}
         for name, mean, share in zip(self.config.area_names, means, on_track, strict=True):
             out[f"mean_{name}"] = float(mean)
             out[f"on_track_{name}"] = float(share)
@@ -520,24 +680,30 @@ class CollectiveImpactModel(Model):
                     + np.sum(equity_by_area < start_equity - IMPROVEMENT_TOLERANCE))
         out["indicators_improved"] = int(improved)
         out["indicators_total"] = 3 * K
-        if services is None:  # the starting state: nobody served yet
-            services_n, duplication, unmet, referral = 0, 0.0, 1.0, 0.0
+        if services is None:  # the collaborative's first quarter, before any service in it
+            services_n, duplication, unmet, referral, error = 0, 0.0, np.nan, 0.0, np.nan
+            program = 0.0
         else:
             services_n = len(services["person"])
-            served_cells = int(self._served_cells.sum())
+            served = services["served_cells"]
+            served_cells = int(served.sum())
             duplication = (services_n - served_cells) / served_cells if served_cells else 0.0
-            high = self._high_need_before
-            unmet = float((high & ~self._served_cells).sum() / high.sum()) if high.any() else 0.0
+            unmet = float((self.high_need & ~served).sum() / self.high_need.sum())
             referral = float(services["referred"].sum() / services_n) if services_n else 0.0
+            error = self._learning_error(services)
+            program = float(services["capacity"].sum())
         out.update({
             "duplication": duplication,
             "unmet_need": unmet,
-            "learning_error": self._learning_error(),
+            "learning_error": error,
             "trust": float(self.trust.mean()),
             "participation": float(self.participating.mean()),
             "equity_gap": float(equity_by_area.mean()),
-            "program_spending": float(self.grants.sum()) if services is not None else 0.0,
+            "program_spending": program,
+            "participation_cost_spending": (float(self.grants.sum()) - program
+                                            if services is not None else 0.0),
             "backbone_spending": float(self.backbone_spending),
+            "backbone_staff": float(self.backbone.staff) if self.backbone is not None else 0.0,
             "funding_pool": float(self.funding_pool) if services is not None else 0.0,
             "outcome_gain": self.total_gain / (M * K),
             "outcome_per_million": (self.cumulative_gain / (self.cumulative_spending / 1e6)
@@ -547,25 +713,31 @@ class CollectiveImpactModel(Model):
             "coverage": float(self.coverage),
             "data_maturity": float(self.data_maturity),
             "alignment": float(self.alignment.mean()),
+            "expected_benefit": (float(self.expectation.mean()) if self.collaborative_active
+                                 else 0.0),
         })
         return out
 
-    def _learning_error(self) -> float:
-        """Mean gap between the truly best intervention's effect and the believed best's."""
-        beliefs = self._beliefs()
-        believed = np.argmax(beliefs, axis=2)
-        best = self.theta_local.max(axis=2)
-        picked = np.take_along_axis(self.theta_local, believed[..., None], axis=2)[..., 0]
-        return float((best - picked).mean())
+    def _learning_error(self, services: dict[str, np.ndarray]) -> float:
+        """Mean gap, over the services delivered this quarter, between the effect of the best
+        intervention in the organization's context and that of the one it delivered."""
+        o, k, a = services["org"], services["area"], services["intervention"]
+        if len(o) == 0:
+            return float("nan")
+        return float((self.best_local[o, k] - self.theta_local[o, k, a]).mean())
 
-    def _grow_pool(self, composite: float) -> None:
-        """Funders grow next quarter's pool when the shared data credibly shows progress."""
+    def _grow_pool(self) -> None:
+        """Funders grow next quarter's pool when they see credible measured progress since the
+        collaborative's start, by the same rule in both arms; what differs is only the
+        evidence each arm can show (own reports, or pooled data on agreed metrics)."""
         cfg = self.config
-        shown = (self.data_maturity * cfg.collaboration.metric_agreement
-                 * max(0.0, composite - self._start[0].mean()))
-        target = cfg.funding.max_pool_growth * min(1.0, shown / CREDIBLE_PROGRESS)
-        self.pool_growth += 0.25 * self.intensity["mobilizing_funding"] * (
-            target - self.pool_growth)
+        if cfg.funding.max_pool_growth <= 0:
+            return
+        shares = self.grants / self.grants.sum()
+        credibility = float((shares * self._credibility()).sum())
+        progress = max(0.0, float(self.measured_means.mean()) - self._measured_start)
+        target = cfg.funding.max_pool_growth * min(1.0, credibility * progress / CREDIBLE_PROGRESS)
+        self.pool_growth += FUNDER_RESPONSE * (target - self.pool_growth)
 
 
 def _resolve_config(config: Config | str | None, overrides: dict) -> Config:

@@ -13,8 +13,8 @@ def test_program_plus_backbone_spending_equals_the_pool(tiny_config, share):
     config = tiny_config.with_values({"funding.backbone_share": share,
                                       "funding.max_pool_growth": 0.5})
     df = run_model(config).iloc[1:]
-    np.testing.assert_allclose(df.program_spending + df.backbone_spending, df.funding_pool,
-                               rtol=1e-12)
+    np.testing.assert_allclose(df.program_spending + df.participation_cost_spending
+                               + df.backbone_spending, df.funding_pool, rtol=1e-12)
     np.testing.assert_allclose(df.backbone_spending, share * df.funding_pool, rtol=1e-12)
 
 

@@ -156,7 +156,10 @@ def test_referrals_need_maturity_agreement_and_trust(tiny_config):
 
 
 def test_referrals_go_to_unserved_high_need_people(tiny_config):
-    model = CollectiveImpactModel(tiny_config.with_values({"backbone.initial_participation": 1.0}))
+    """With an exact assessment (no screening noise) referral finds the truly neediest."""
+    model = CollectiveImpactModel(tiny_config.with_values({"backbone.initial_participation": 1.0,
+                                                           "learning.screening_noise": 0.0,
+                                                           "backbone.outreach_reach": 1.0}))
     model.intensity = dict(model.intensity, community_outreach=1.0)  # everyone reachable
     served = np.zeros(len(model.status), dtype=bool)
     neediest = np.argsort(model.status[:, 2])[:10]

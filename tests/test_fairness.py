@@ -1,0 +1,230 @@
+"""A fair comparison: competent organizations in both arms, decisions on measured values,
+money channels open to both, a world that has run before the collaborative starts, and
+participation that pays only what partners really get back."""
+
+import numpy as np
+import pytest
+
+from collective_impact.model import CollectiveImpactModel, Config, run_model
+from collective_impact.model.model import lowest_per_group, shared_record_noise
+
+
+@pytest.fixture
+def world(tiny_config) -> Config:
+    return tiny_config.with_values({"run.burn_in": 4})
+
+
+# ------------------------------------------------------------------ screening by hand
+def test_lowest_per_group_by_hand():
+    group = np.array([0, 0, 0, 1, 1, 2])
+    measured = np.array([0.5, 0.1, 0.3, 0.9, 0.2, 0.4])
+    chosen = lowest_per_group(group, measured, np.array([2, 1, 5]))
+    assert sorted(chosen.tolist()) == [1, 2, 4, 5]  # group 2 has fewer than wanted: all
+    assert lowest_per_group(group, measured, np.array([0, 0, 0])).size == 0
+
+
+def test_ties_keep_their_position():
+    chosen = lowest_per_group(np.zeros(4, dtype=int), np.array([0.2, 0.1, 0.1, 0.1]),
+                              np.array([2]))
+    assert chosen.tolist() == [1, 2]
+
+
+def test_a_shared_record_halves_the_variance_at_full_maturity_and_agreement():
+    assert shared_record_noise(0.1, 1.0, 1.0) == pytest.approx(0.1 / np.sqrt(2))
+    assert shared_record_noise(0.1, 0.0, 0.8) == pytest.approx(0.1)
+
+
+# ------------------------------------------------------------------ competent organizations
+def _one_quarter_of_services(config, seed=2):
+    model = CollectiveImpactModel(config, seed=seed)
+    captured = {}
+    deliver = model._deliver_services
+
+    def spy():
+        captured.update(deliver())
+        return captured
+
+    model._deliver_services = spy
+    model.step()
+    return model, captured
+
+
+@pytest.mark.parametrize("arm", ["isolated", "collective"])
+def test_no_organization_serves_a_person_twice_in_an_area_and_quarter(world, arm):
+    config = world.with_values({"backbone.initial_participation": 1.0,
+                                "organizations.initial_trust": 0.9})
+    config = config.isolated() if arm == "isolated" else config
+    _, services = _one_quarter_of_services(config)
+    triples = np.stack([services["org"], services["area"], services["person"]], axis=1)
+    assert len(triples) > 500
+    assert len(np.unique(triples, axis=0)) == len(triples)
+
+
+def _mean_status_served(config, noise, seed=3):
+    model = CollectiveImpactModel(config.with_values({"learning.screening_noise": noise}),
+                                  seed=seed)
+    slots = np.full((len(model.trust), len(model.config.area_names)), 10)
+    org, area, person = model._walk_ins(slots)
+    return model.status[person, area].mean(), model.status.mean()
+
+
+def test_screening_by_measured_need_is_worse_than_perfect_and_better_than_none(world):
+    perfect, _ = _mean_status_served(world, 0.0)
+    measured, _ = _mean_status_served(world, 0.1)
+    blind, population = _mean_status_served(world, 1.0)  # noise swamps the status spread
+    assert perfect < measured - 0.01 < blind - 0.02
+    assert blind == pytest.approx(population, abs=0.02)
+
+
+def test_referrals_target_measured_need_with_accuracy_from_the_data_system(world):
+    config = world.with_values({"backbone.initial_participation": 1.0,
+                                "backbone.outreach_reach": 1.0})
+    model = CollectiveImpactModel(config, seed=4)
+    model.intensity = dict(model.intensity, community_outreach=1.0)
+    served = np.zeros(len(model.status), dtype=bool)
+    reachable = model._reachable()
+
+    def mean_referred(maturity, noise):
+        model.data_maturity = maturity
+        model.config = model.config.with_values({"learning.screening_noise": noise})
+        return model.status[model._refer(1, 40, served, reachable), 1].mean()
+
+    exact, immature, mature = mean_referred(0.0, 0.0), mean_referred(0.0, 0.1), \
+        mean_referred(1.0, 0.1)
+    assert exact < mature < immature  # a mature shared record finds the needy better
+    assert immature < model.status[:, 1].mean() - 0.05  # still far better than at random
+
+
+def test_a_declined_referral_goes_back_to_the_organizations_own_intake(world):
+    config = world.with_values({"backbone.initial_participation": 1.0,
+                                "organizations.initial_trust": 1.0,
+                                "collaboration.referral_uptake": 0.0})
+    model, services = _one_quarter_of_services(config)
+    model.data_maturity = 0.9
+    _, services = _one_quarter_of_services(config)
+    assert services["referred"].sum() == 0
+    served_all = _one_quarter_of_services(config.with_values(
+        {"collaboration.referral_uptake": 1.0}))[1]
+    assert abs(len(services["person"]) - len(served_all["person"])) < 0.02 * len(
+        served_all["person"])
+
+
+def test_outreach_reaches_a_bounded_share_of_people_outside_the_catchments(world):
+    config = world.with_values({"backbone.initial_participation": 0.0,
+                                "backbone.outreach_reach": 0.2})
+    model = CollectiveImpactModel(config, seed=5)
+    model.intensity = dict(model.intensity, community_outreach=1.0)
+    assert model._reachable().mean() == pytest.approx(0.2, abs=0.05)
+
+
+# ------------------------------------------------------------------ nobody knows the truth
+def test_pooled_data_holds_what_was_measured_not_the_truth(world):
+    """One partner's evaluations with almost no noise: the pooled estimate is the truth plus
+    the yardstick's bias (its own share 1 - m, the agreed metric's share m), not the truth."""
+    config = world.with_values({"backbone.initial_participation": 1.0,
+                                "organizations.initial_trust": 1.0,
+                                "learning.observation_noise": 1e-6,
+                                "learning.metric_bias_sd": 0.05,
+                                "collaboration.metric_agreement": 0.5})
+    model = CollectiveImpactModel(config, seed=6)
+    model.data_maturity = 1.0
+    N, K = model.choice.shape
+    counts = np.zeros((N, K), dtype=np.int64)
+    counts[3, 2] = 50
+    model.pooled_precision[:] = 0.0
+    model._learn({"counts": counts})
+    a = model.choice[3, 2]
+    measured = (model.theta_local[3, 2, a] + 0.5 * model.metric_bias[3, 2, a]
+                + 0.5 * model.common_bias[2, a])
+    assert model.pooled_mean[2, a] == pytest.approx(measured, abs=1e-6)
+    assert abs(model.pooled_mean[2, a] - model.theta_local[3, 2, a]) > 1e-4
+
+
+def test_the_common_agenda_reads_sampled_indicators(world):
+    model = CollectiveImpactModel(world, seed=7)
+    model.step()
+    assert not np.allclose(model.measured_means, model.status.mean(axis=0))
+    np.testing.assert_allclose(model.measured_means, model.status.mean(axis=0), atol=0.05)
+
+
+# ------------------------------------------------------------------ money open to both arms
+def test_both_arms_reach_the_same_money_channels(world):
+    """With funders responding to evidence, the isolated arm's pool grows on the progress its
+    own reports show, and its grants tilt toward organizations reporting effective work."""
+    config = world.with_values({"run.burn_in": 0, "funding.max_pool_growth": 0.5,
+                                "funding.evidence_weight": 1.0,
+                                "funding.own_report_credibility": 0.8})
+    isolated = CollectiveImpactModel(config.isolated(), seed=8)
+    isolated.run()
+    assert isolated.funding_pool > config.funding.pool * 1.05
+    even = isolated.funding_pool * isolated.base_grant_share
+    assert not np.allclose(isolated.grants, even, rtol=1e-3)
+    assert isolated.grants.sum() == pytest.approx(isolated.funding_pool)
+
+
+def test_funders_do_not_respond_by_default():
+    config = Config.from_dict({})
+    assert config.funding.max_pool_growth == 0.0 and config.funding.evidence_weight == 0.0
+
+
+# ------------------------------------------------------------------ a world that has run before
+def test_burn_in_is_the_same_world_in_both_arms(world):
+    collective = CollectiveImpactModel(world, seed=9)
+    isolated = CollectiveImpactModel(world.isolated(), seed=9)
+    for name in ("status", "belief_mean", "belief_precision", "choice"):
+        np.testing.assert_array_equal(getattr(collective, name), getattr(isolated, name),
+                                      err_msg=name)
+    assert collective.results().composite_index.iloc[0] == \
+        isolated.results().composite_index.iloc[0]
+
+
+def test_after_the_burn_in_the_isolated_arm_is_nearly_flat():
+    """Without a burn-in, both arms climb for years from a world where no service had ever
+    been given; after the default burn-in the isolated arm's ten-year rise is small."""
+    config = Config.from_dict({}).isolated()
+    rise = {b: np.mean([np.ptp(run_model(config.with_values({"run.burn_in": b}), seed=s)
+                               .composite_index.to_numpy()[[0, -1]]) for s in range(3)])
+            for b in (0, config.run.burn_in)}
+    assert rise[0] > 0.03
+    assert rise[config.run.burn_in] < 0.1 * rise[0]
+
+
+# ------------------------------------------------------------------ participation can fail
+def test_when_nobody_shares_the_data_system_stays_empty_and_partners_leave(world):
+    config = world.with_values({"run.steps": 24, "collaboration.trust_share_threshold": 0.99,
+                                "backbone.initial_participation": 0.6})
+    df = run_model(config, seed=10)
+    assert df.data_maturity.max() == 0.0
+    assert df.referral_share.max() == 0.0
+    assert df.participation.iloc[-1] < 0.5 * df.participation.iloc[0]
+
+
+def test_expectations_follow_what_taking_part_gives(world):
+    config = world.with_values({"backbone.initial_participation": 1.0,
+                                "collaboration.initial_expectation": 0.3,
+                                "collaboration.expectation_rate": 0.5})
+    model = CollectiveImpactModel(config, seed=11)
+    model.benefit = np.zeros_like(model.trust)
+    services = {"counts": np.zeros_like(model.choice), "referred": np.zeros_like(model.choice)}
+    model.pooled_precision[:] = 0.0
+    model._judge_benefits(services)
+    # nothing came back: every participant's expectation halves toward 0
+    np.testing.assert_allclose(model.expectation, 0.15)
+
+
+# ------------------------------------------------------------------ outputs that mean something
+def test_unmet_need_has_a_fixed_denominator(world):
+    model = CollectiveImpactModel(world, seed=12)
+    per_area = model.high_need.sum(axis=0)
+    assert np.all(np.abs(per_area - 0.2 * len(model.status)) <= 1)
+    df = model.run()
+    assert df.unmet_need.iloc[1:].between(0.0, 1.0).all()
+    starved = run_model(world.with_values({"funding.pool": 1.0}), seed=12)
+    assert (starved.unmet_need.iloc[1:] == 1.0).all()
+
+
+def test_backbone_staff_is_its_budget_over_the_cost_per_staff(world):
+    df = run_model(world, seed=13).iloc[1:]
+    np.testing.assert_allclose(df.backbone_staff,
+                               df.backbone_spending / world.backbone.cost_per_staff)
+    assert (run_model(world.isolated(), seed=13).backbone_staff == 0).all()
