@@ -234,11 +234,12 @@ def build_parser() -> argparse.ArgumentParser:
                                               "ranges")
     sens.add_argument("experiment", help="experiment TOML file with {min, max} ranges, or a "
                                          "shipped experiment's name, e.g. sensitivity")
-    sens.add_argument("--method", choices=("sobol", "morris"),
+    sens.add_argument("--method", choices=("sobol", "morris", "lhs"),
                       help="default: the file's [sensitivity] method, else sobol")
     sens.add_argument("--n", type=_positive,
                       help="Sobol base sample (a power of 2; runs n x (factors + 2) points) or "
-                           "Morris trajectories (default: the file's, else 64 / 10)")
+                           "Morris trajectories, or Latin-hypercube points (default: the file's, "
+                           "else 64 / 10 / 250)")
     sens.add_argument("--outcome", help="outcome analysed, e.g. composite_index or "
                                         "gain:composite_index (collective minus isolated)")
     _add_parallel_options(sens)

@@ -49,8 +49,9 @@ EXPERIMENT_KEYS = ("name", "description", "scenario", "replications", "seed", "b
 RANGE_KEYS = ("min", "max", "num", "scale")
 FACTOR_ROLES = {"levers": "lever", "uncertainties": "uncertainty"}
 GAIN_PREFIX = "gain:"
-SENSITIVITY_METHODS = ("sobol", "morris")
-DEFAULT_N = {"sobol": 64, "morris": 10}  # Sobol' base sample (power of 2); Morris trajectories
+SENSITIVITY_METHODS = ("sobol", "morris", "lhs")
+# Sobol' base sample (a power of 2); Morris trajectories; Latin-hypercube points (robustness)
+DEFAULT_N = {"sobol": 64, "morris": 10, "lhs": 250}
 
 
 class ExperimentError(UserError):
@@ -303,8 +304,16 @@ def _parse_factor(key: str, role: str, spec, base: Config, where: str) -> Factor
                                   f"not a range")
         values, bounds = _parse_range(key, spec, kind, base, where)
         return Factor(key, role, values, bounds)
-    raise ExperimentError(f"{where} {key} = {spec!r}: give a list of values or a range "
-                          f"{{min = ..., max = ..., num = ...}}")
+    if spec == "plausible":
+        section, name = key.split(".")
+        plausible = SCHEMA[section][name]["plausible"]
+        if plausible is None:
+            raise ExperimentError(f"{where} {key} has no plausible range in the schema; give "
+                                  f"{{min = ..., max = ...}}")
+        return Factor(key, role, None, (float(plausible[0]), float(plausible[1])))
+    raise ExperimentError(f"{where} {key} = {spec!r}: give a list of values, a range "
+                          f"{{min = ..., max = ..., num = ...}}, or \"plausible\" (the "
+                          f"schema's plausible range)")
 
 
 def _parse_range(key: str, spec: dict, kind: type, base: Config, where: str):

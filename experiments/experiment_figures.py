@@ -230,6 +230,28 @@ def morris_figure(table: pd.DataFrame, outcome: str, title: str):
     return fig
 
 
+def prcc_figure(table: pd.DataFrame, outcome: str, title: str):
+    """Partial rank correlation of each uncertain parameter with the outcome, 95% intervals,
+    strongest on top; the title says in how many sampled worlds the outcome was above 0."""
+    table = table.reindex(table.PRCC.abs().sort_values().index)
+    fig, ax = plt.subplots(figsize=(7, 0.4 * len(table) + 2))
+    ypos = np.arange(len(table))
+    colours = ["#0072B2" if v >= 0 else "#D55E00" for v in table.PRCC]
+    ax.barh(ypos, table.PRCC, color=colours, height=0.6,
+            xerr=[table.PRCC - table.PRCC_lo, table.PRCC_hi - table.PRCC],
+            error_kw={"ecolor": "black", "capsize": 2})
+    ax.set_yticks(ypos, [parameter_label(p) for p in table.parameter], fontsize=8)
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_xlim(-1, 1)
+    ax.set_xlabel("Partial rank correlation with the output (others held fixed)")
+    ax.grid(axis="x", alpha=0.3)
+    share = float(table.share_positive.iloc[0])
+    ax.set_title(f"{title}\noutput: {outcome_label(outcome).replace(chr(10), ' ')}; above 0 in "
+                 f"{share:.0%} of sampled worlds", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 def _tick(value, key: str) -> str:
     return percent(value) if key in SHARE_PARAMETERS else f"{value:g}"
 

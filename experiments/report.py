@@ -164,8 +164,10 @@ def _sensitivity_report(out: Path, info: dict) -> list[Path]:
     table = pd.read_parquet(out / "indices.parquet")
     settings = info["sensitivity"]
     name = info["experiment"]["name"]
-    title = f"{name}: {settings['method'].capitalize()} sensitivity (n = {settings['n']})"
-    draw = xf.sobol_figure if settings["method"] == "sobol" else xf.morris_figure
+    method = settings["method"]
+    kind = "Latin-hypercube robustness" if method == "lhs" else f"{method.capitalize()} sensitivity"
+    title = f"{name}: {kind} (n = {settings['n']})"
+    draw = {"sobol": xf.sobol_figure, "morris": xf.morris_figure, "lhs": xf.prcc_figure}[method]
     path = out / "sensitivity.png"
     figures.save(draw(table, settings["outcome"], title), path)
     return [path]

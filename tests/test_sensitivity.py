@@ -48,6 +48,35 @@ def test_morris_elementary_effects_of_a_linear_function_are_exact():
     np.testing.assert_allclose(table.sigma, 0.0, atol=1e-9)
 
 
+def test_latin_hypercube_prcc_finds_the_deciding_inputs():
+    """y = 2a - b + noise, c irrelevant: PRCC near +1 for a, clearly negative for b, and an
+    interval around 0 for c; the share of sampled points with y > 0 is reported."""
+    problem = {"num_vars": 3, "names": ["a", "b", "c"], "bounds": [[0, 1], [0, 1], [0, 1]]}
+    noise = np.random.default_rng(5).normal(0, 0.1, 400)
+    result = compute_indices(problem, "lhs", 400,
+                             lambda X: 2 * X[:, 0] - X[:, 1] - 0.4 + noise, seed=2)
+    table = result.table.set_index("parameter")
+    assert len(result.samples) == 400
+    # Latin hypercube: every tenth of each range holds a tenth of the points
+    for j in range(3):
+        assert np.all(np.histogram(result.samples[:, j], bins=10, range=(0, 1))[0] == 40)
+    assert table.PRCC["a"] > 0.9 and table.PRCC["b"] < -0.7
+    assert table.PRCC_lo["c"] < 0 < table.PRCC_hi["c"]
+    assert table.share_positive.iloc[0] == pytest.approx(np.mean(result.outputs > 0))
+
+
+def test_plausible_ranges_come_from_the_schema(tmp_path):
+    path = tmp_path / "robust.toml"
+    path.write_text('[experiment]\nname = "r"\n[uncertainties]\n'
+                    '"collaboration.trust_growth" = "plausible"\n')
+    factor = load_experiment(path).factors[0]
+    assert factor.bounds == (0.04, 0.25) and factor.values is None
+    path.write_text('[experiment]\nname = "r"\n[uncertainties]\n'
+                    '"funding.backbone_share" = "plausible"\n')
+    with pytest.raises(ExperimentError, match="no plausible range in the schema"):
+        load_experiment(path)
+
+
 def test_evaluation_must_return_one_value_per_sample():
     with pytest.raises(ValueError, match="expected"):
         compute_indices(ISHIGAMI, "morris", 2, lambda X: X, seed=1)
