@@ -54,7 +54,7 @@ CONDITIONS = (
 COLLABORATIVE_ONLY = (
     *(f"backbone.{name}" for name in ("cost_per_staff", "span", "data_maturity_rate",
                                       "initial_participation", "join_rate", "leave_rate",
-                                      "outreach_reach")),
+                                      "outreach_reach", "data_decay")),
     *(f"effort.{name}" for name in BACKBONE_FUNCTIONS),
     *(f"collaboration.{name}" for name in (
         "metric_agreement", "control_tightness", "participation_cost", "cost_salience",
@@ -182,8 +182,12 @@ SCHEMA: dict[str, dict[str, dict]] = {
                                "reachable for referrals.", plausible=(0.05, 0.4),
                                basis="about one young person in three grows up without a "
                                      "mentor (MENTOR 2014); " + CHOICE),
+        "data_decay": spec(0.02, 0.0, 1.0, "Share of the data system's maturity lost per "
+                           "quarter (records age, staff turn over), whatever is fed in.",
+                           plausible=(0.0, 0.05), basis=CHOICE),
         "volunteer_coverage": spec(0.0, 0.0, 1.0, "Coverage partners give each other on their "
-                                   "own time when the backbone condition is switched off."),
+                                   "own time when the backbone condition is switched off; the "
+                                   "staff time it takes comes out of their capacity."),
     },
     "effort": {
         f: spec(1.0, 0.0, 100.0, f"Relative effort on {f.replace('_', ' ')}.")
@@ -223,9 +227,13 @@ SCHEMA: dict[str, dict[str, dict]] = {
     "learning": {
         "observation_noise": spec(0.15, 0.0, 10.0, "Noise of one service's measured result.",
                                   plausible=(0.05, 0.3), basis=CHOICE),
-        "metric_bias_sd": spec(0.02, 0.0, 1.0, "Spread of a yardstick's bias: each "
-                               "organization's own, and the agreed metric's.",
-                               plausible=(0.0, 0.04), basis=CHOICE),
+        "metric_bias_sd": spec(0.02, 0.0, 1.0, "Spread of each organization's own-yardstick "
+                               "bias.", plausible=(0.0, 0.04), basis=CHOICE),
+        "agreed_metric_bias_sd": spec(0.02, 0.0, 1.0, "Spread of the agreed metric's bias "
+                                      "(shared by every partner using it).",
+                                      plausible=(0.0, 0.04),
+                                      basis="as an own yardstick's, so agreement buys "
+                                            "comparability, not accuracy; " + CHOICE),
         "prior_sd": spec(0.03, 0.0, 1.0, "Uncertainty of initial beliefs about effectiveness.",
                          lo_open=True),
         "forgetting": spec(0.05, 0.0, 1.0, "Share of evidence discounted each quarter."),

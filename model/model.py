@@ -56,8 +56,15 @@ TYPE_AREA_FOCUS = {
 IMPROVEMENT_TOLERANCE = 0.005
 # Measured progress in the composite index that funders need to see to grow the pool fully.
 CREDIBLE_PROGRESS = 0.05
-# Share of the gap to their target that funders close per quarter when they respond.
+# Share of the gap to their target that funders close per quarter when they respond
+# (a response over about a year): a modelling choice, used only when funders respond.
 FUNDER_RESPONSE = 0.25
+# Funders credit measured progress only beyond this many standard errors of its sampling
+# noise, so that noise in a sampled indicator is not paid as progress.
+CREDIBLE_Z = 2.0
+# The random streams, one per mechanism (see __init__).
+STREAMS = ("world", "participation", "choice", "rounding", "intake", "referral",
+           "evaluation", "indicators")
 
 
 def service_gain(theta, expertise, status, prerequisite, complementarity):
@@ -99,9 +106,9 @@ def bayes_update(mean, precision, observed, observed_precision):
 SCREEN_LEVELS = 2**16 - 1
 
 
-def lowest_per_group(group, measured, wanted):
-    """Indices of the ``wanted[g]`` lowest ``measured`` values within each ``group`` g (all
-    of a group if it has fewer): how an organization screens its intake for need.
+def rank_in_group(group, measured):
+    """Each value's rank (0 = lowest) among the values of its ``group``: how an organization
+    orders its applicants by assessed need.
 
     Sorted by measure (to 1/65,535 of the range), then stably by group; ties keep their
     position, so the result does not hang on the sort's implementation."""
@@ -116,14 +123,32 @@ def lowest_per_group(group, measured, wanted):
     sorted_group = group[order]
     first = np.flatnonzero(np.r_[True, sorted_group[1:] != sorted_group[:-1]])
     starts = np.repeat(first, np.diff(np.r_[first, len(group)]))
-    rank = np.arange(len(group)) - starts
-    return order[rank < np.asarray(wanted)[sorted_group]]
+    rank = np.empty(len(group), dtype=np.int64)
+    rank[order] = np.arange(len(group)) - starts
+    return rank
+
+
+def lowest_per_group(group, measured, wanted):
+    """Indices of the ``wanted[g]`` lowest ``measured`` values within each ``group`` g (all
+    of a group if it has fewer)."""
+    rank = rank_in_group(group, measured)
+    return np.flatnonzero(rank < np.asarray(wanted)[np.asarray(group)])
 
 
 def shared_record_noise(screening_noise, maturity, agreement):
-    """Noise of a person's assessment in the shared data system: the referring partner's
-    screen combined with the matched record of another, ``noise / sqrt(1 + D m)``."""
+    """Noise of a person's estimate in the shared data system: a screen combined with the
+    matched records of other partners, worth ``D m`` screens, ``noise / sqrt(1 + D m)``."""
     return screening_noise / np.sqrt(1.0 + maturity * agreement)
+
+
+def matched_estimate(record, status, z, screening_noise, matched):
+    """A screened record combined, by precision, with other partners' matched records of
+    the same person (together worth ``matched`` = D m screens; ``z`` standard normal draws
+    for their error): the estimate's noise is ``shared_record_noise``."""
+    if matched <= 0:
+        return record
+    other = status + screening_noise / np.sqrt(matched) * z
+    return (record + matched * other) / (1.0 + matched)
 
 
 class CollectiveImpactModel(Model):
@@ -149,10 +174,13 @@ class CollectiveImpactModel(Model):
         config = _resolve_config(config, kwargs)
         seed = _resolve_seed(seed, rng)
         super().__init__(rng=seed)
-        # One generator drives everything. The world and the burn-in below do not depend on
-        # any collective-impact lever, so an isolated and a collective run of one seed share
-        # population, organizations, true effectiveness and the years before the start.
-        self.rng = np.random.default_rng(seed)
+        # One random stream per mechanism, spawned from the seed: a draw that only the
+        # collective arm makes (who joins, whom a referral finds) shifts no other mechanism's
+        # draws, so the two arms of one seed share their luck wherever they work alike. The
+        # world and the burn-in do not depend on any collective-impact lever.
+        self.streams = dict(zip(STREAMS, (np.random.default_rng(child) for child in
+                                          np.random.SeedSequence(seed).spawn(len(STREAMS))),
+                                strict=True))
         self.seed_value = seed
         self.config = config.with_values({"run.seed": seed})
         self._build_world()
@@ -165,7 +193,7 @@ class CollectiveImpactModel(Model):
 
     # ------------------------------------------------------------------ set-up
     def _build_world(self) -> None:
-        cfg, rng = self.config, self.rng
+        cfg, rng = self.config, self.streams["world"]
         M, K = cfg.population.size, cfg.population.areas
         N, A = cfg.organizations.count, cfg.problem.interventions
         pop, org = cfg.population, cfg.organizations
@@ -190,7 +218,7 @@ class CollectiveImpactModel(Model):
         self.theta_local = np.maximum(self.theta[None] + context, 0.0)
         self.best_local = self.theta_local.max(axis=2)
         self.metric_bias = rng.normal(0.0, cfg.learning.metric_bias_sd, (N, K, A))
-        self.common_bias = rng.normal(0.0, cfg.learning.metric_bias_sd, (K, A))
+        self.common_bias = rng.normal(0.0, cfg.learning.agreed_metric_bias_sd, (K, A))
 
         self.org_type = rng.choice(len(ORG_TYPE_SHARE), N, p=ORG_TYPE_SHARE)
         size = rng.lognormal(0.0, org.budget_sigma, N) * ORG_TYPE_BUDGET[self.org_type]
@@ -262,8 +290,12 @@ class CollectiveImpactModel(Model):
         self.choice = np.argmax(self.belief_mean, axis=2)
         self.common_agenda = self.own_agenda.mean(axis=0)
         self.data_maturity = 0.0
-        self.pooled_mean = np.full((K, A), cfg.problem.effect_mean)
-        self.pooled_precision = np.zeros((K, A))
+        # The pooled data: precision-weighted sums of shared evaluations, and each partner's
+        # own part of them, so that what a partner gets back is what others shared.
+        self.pooled_weight = np.zeros((K, A))
+        self.pooled_sum = np.zeros((K, A))
+        self.contributed_weight = np.zeros((N, K, A))
+        self.contributed_sum = np.zeros((N, K, A))
         self.coverage = 0.0
         self.intensity = dict.fromkeys(BACKBONE_FUNCTIONS, 0.0)
         self.total_gain = float((self.status - self.baseline).sum())
@@ -344,7 +376,7 @@ class CollectiveImpactModel(Model):
         bb = self.config.backbone
         cost = self._cost_of_taking_part()
         shortfall = np.clip(cost - self.expectation, 0.0, 1.0)
-        draw = self.rng.random(len(self.trust))
+        draw = self.streams["participation"].random(len(self.trust))
         leave = self.participating & (draw < bb.leave_rate * shortfall)
         join = (~self.participating & (self.expectation > cost)
                 & (draw < bb.join_rate * self.intensity["community_outreach"]))
@@ -377,17 +409,25 @@ class CollectiveImpactModel(Model):
 
     def _credibility(self) -> np.ndarray:
         """How far funders credit each organization's evidence: own, non-comparable reports
-        at ``own_report_credibility``; a participant's pooled data on agreed metrics more,
-        as far as the data system has matured and the backbone makes the case."""
+        at ``own_report_credibility``; a sharing participant's pooled data, comparable as far
+        as the data system has matured and metrics agree, up to 1."""
         own = self.config.funding.own_report_credibility
-        pooled = self.data_maturity * self._agreement() * self.intensity["mobilizing_funding"]
-        return own + (1.0 - own) * pooled * self.participating
+        comparable = self.data_maturity * self._agreement() * self._share_gate()
+        return own + (1.0 - own) * comparable * self.participating
+
+    @property
+    def pooled_mean(self) -> np.ndarray:
+        """The pooled estimate of each intervention's effect (the prior mean where nobody has
+        shared anything)."""
+        prior = self.config.problem.effect_mean
+        return np.divide(self.pooled_sum, self.pooled_weight,
+                         out=np.full_like(self.pooled_sum, prior), where=self.pooled_weight > 0)
 
     def _fund(self) -> None:
         """Split the pool: backbone share, then grants, tilted toward evidence of effect.
-        Funders read each organization's reported effect of what it delivers, in both arms:
-        its own evaluations, or for participants the pooled ones where the data system has
-        any."""
+        Funders read each organization's reported effect of what it delivers, in both arms
+        (its own evaluations, or for participants the pooled ones where there are any), and
+        shrink each report toward the average report as far as they do not credit it."""
         cfg = self.config
         self.backbone_spending = self.backbone.budget if self.backbone is not None else 0.0
         program = self.funding_pool - self.backbone_spending
@@ -396,11 +436,12 @@ class CollectiveImpactModel(Model):
             N, K = self.choice.shape
             own = np.take_along_axis(self.belief_mean, self.choice[..., None], axis=2)[..., 0]
             pooled = self.pooled_mean[np.arange(K), self.choice]
-            uses_pool = (self.participating & (self.data_maturity > 0))[:, None]
-            evidence = (self.allocation * np.where(uses_pool, pooled, own)).sum(axis=1)
-            z = (evidence - evidence.mean()) / (evidence.std() + 1e-12)
-            tilt = cfg.funding.evidence_weight * self._credibility()
-            weight *= np.exp(tilt * np.clip(z, -2.0, 2.0))
+            uses_pool = (self.participating & (self.pooled_weight.sum() > 0))[:, None]
+            report = (self.allocation * np.where(uses_pool, pooled, own)).sum(axis=1)
+            credit = self._credibility()
+            credited = credit * report + (1.0 - credit) * report.mean()
+            z = (credited - credited.mean()) / (credited.std() + 1e-12)
+            weight *= np.exp(cfg.funding.evidence_weight * np.clip(z, -2.0, 2.0))
         self.grants = program * weight / weight.sum()
 
     def _allocate(self) -> np.ndarray:
@@ -427,14 +468,17 @@ class CollectiveImpactModel(Model):
         return self._share_gate() * self._agreement() * self.participating
 
     def _beliefs(self) -> np.ndarray:
-        """What each organization believes about effectiveness: own data, plus pooled data for
-        participants weighted by their trust and metric agreement."""
-        pooled = self._pooled_weight()[:, None, None] * self.pooled_precision[None]
-        return ((self.belief_precision * self.belief_mean + pooled * self.pooled_mean[None])
-                / (self.belief_precision + pooled))
+        """What each organization believes about effectiveness: own data, plus for
+        participants what the others shared, weighted by trust and metric agreement (its own
+        shared evaluations are already in its own data, so they are not counted twice)."""
+        g = self._pooled_weight()[:, None, None]
+        others_weight = np.maximum(self.pooled_weight[None] - self.contributed_weight, 0.0)
+        others_sum = self.pooled_sum[None] - self.contributed_sum
+        return ((self.belief_precision * self.belief_mean + g * others_sum)
+                / (self.belief_precision + g * others_weight))
 
     def _choose_interventions(self, beliefs: np.ndarray) -> np.ndarray:
-        cfg, rng = self.config, self.rng
+        cfg, rng = self.config, self.streams["choice"]
         N, K, A = beliefs.shape
         tight = cfg.collaboration.control_tightness * self.participating
         choice = np.argmax(beliefs, axis=2)
@@ -446,14 +490,15 @@ class CollectiveImpactModel(Model):
 
     def _backbone_best_guess(self, beliefs: np.ndarray) -> np.ndarray:
         """Per area, the intervention the backbone would dictate: the best by pooled data
-        where it has any; else, with continuous communication, the best by its partners'
-        average belief; else it knows nothing and keeps the first."""
-        has_data = (self.pooled_precision > 0).any(axis=1, keepdims=True)
-        if self.config.conditions.continuous_communication:
-            partners = self.participating if self.participating.any() else slice(None)
-            fallback = beliefs[partners].mean(axis=0)
+        where it has any; else, with continuous communication, the best by what partners
+        willing to share tell it (their beliefs, weighted by that willingness); else it
+        knows nothing and keeps the first."""
+        has_data = (self.pooled_weight > 0).any(axis=1, keepdims=True)
+        told = self._share_gate() * self.participating
+        if self.config.conditions.continuous_communication and told.sum() > 0:
+            fallback = np.tensordot(told / told.sum(), beliefs, axes=1)
         else:
-            fallback = np.zeros_like(self.pooled_mean)
+            fallback = np.zeros_like(self.pooled_sum)
         return np.argmax(np.where(has_data, self.pooled_mean, fallback), axis=1)
 
     def _referral_share(self) -> np.ndarray:
@@ -464,36 +509,58 @@ class CollectiveImpactModel(Model):
             return np.zeros(len(self.trust))
         return self.data_maturity * self._agreement() * self._share_gate() * self.participating
 
+    def _coordination_time(self) -> np.ndarray:
+        """Share of each participant's capacity given to working groups: the participation
+        cost, plus, with partners coordinating on their own time instead of a funded
+        backbone, the staff time that coverage takes (coverage x cost per staff / span per
+        participant), so volunteer coordination is not free."""
+        cfg = self.config
+        share = cfg.collaboration.participation_cost * self.participating
+        if self.backbone is None and self.collaborative_active and self.participating.any():
+            volunteer = self.coverage * cfg.backbone.cost_per_staff / cfg.backbone.span
+            share = share + np.minimum(volunteer / np.maximum(self.grants, 1e-9), 1.0) \
+                * self.participating
+        return np.minimum(share, 1.0)
+
     def _deliver_services(self) -> dict[str, np.ndarray]:
         """Each organization buys its services, screens its own intake for the neediest by
         its own assessment, and serves each chosen person once per area; participants also
-        serve people referred to them through the shared data system."""
-        cfg, rng = self.config, self.rng
+        serve people referred to them from the records in the shared data system."""
+        cfg = self.config
         M, K = self.status.shape
         N = len(self.trust)
         self.allocation = self._allocate()
         self.choice = self._choose_interventions(self._beliefs())
-        capacity = self.grants * (1 - cfg.collaboration.participation_cost * self.participating)
+        capacity = self.grants * (1 - self._coordination_time())
         self.program_capacity = capacity
         wanted = capacity[:, None] / cfg.funding.cost_per_service * self.allocation
         counts = np.floor(wanted).astype(np.int64)
-        counts += rng.random(counts.shape) < (wanted - counts)  # unbiased rounding
-        referred = rng.binomial(counts, self._referral_share()[:, None])
+        counts += self.streams["rounding"].random(counts.shape) < (wanted - counts)
+        referral = self.streams["referral"]
+        referred = referral.binomial(counts, self._referral_share()[:, None])
         # A declined referral's slot goes back to the organization's own intake.
-        referred = rng.binomial(referred, cfg.collaboration.referral_uptake)
-        org, area, person = self._walk_ins(counts - referred)
-        served = np.zeros((M, K), dtype=bool)
-        served[person, area] = True
-        parts_o, parts_k, parts_i = [org], [area], [person]
+        referred = referral.binomial(referred, cfg.collaboration.referral_uptake)
+        slots = counts - referred
+        intake = self._walk_ins(slots, counts)
+        parts_o, parts_k, parts_i = [], [], []
         if referred.any():
-            # Participants do not change within a quarter: who can be reached is found once.
-            reachable = self._reachable()
+            records = self._shared_records(intake)
+            unfilled = np.zeros_like(referred)
             for k in np.flatnonzero(referred.sum(axis=0)):
-                people = self._refer(k, int(referred[:, k].sum()), served[:, k], reachable)
-                orgs = rng.permutation(np.repeat(np.arange(N), referred[:, k]))[:len(people)]
-                parts_o.append(orgs)
+                people = self._refer(k, int(referred[:, k].sum()), records)
+                orgs = referral.permutation(np.repeat(np.arange(N), referred[:, k]))
+                unfilled[:, k] = np.bincount(orgs[len(people):], minlength=N)
+                parts_o.append(orgs[:len(people)])
                 parts_k.append(np.full(len(people), k))
                 parts_i.append(people)
+            # Referral slots the records cannot fill go to the next applicants in line.
+            slots = slots + unfilled
+            intake["chosen"] = intake["rank"] < slots.ravel()[intake["group"]]
+        chosen = intake["chosen"]
+        parts_o.insert(0, intake["org"][chosen])
+        parts_k.insert(0, intake["area"][chosen])
+        parts_i.insert(0, intake["person"][chosen])
+        referred = referred - (unfilled if referred.any() else 0)
         org, area = np.concatenate(parts_o), np.concatenate(parts_k)
         return {
             "org": org,
@@ -505,15 +572,20 @@ class CollectiveImpactModel(Model):
             "capacity": capacity,
         }
 
-    def _walk_ins(self, slots: np.ndarray):
+    def _walk_ins(self, slots: np.ndarray, capacity: np.ndarray | None = None
+                  ) -> dict[str, np.ndarray]:
         """Every organization-area's intake: a random window of its catchment, ``intake_ratio``
-        applicants per slot (all of the catchment at most), screened with the organization's
-        own noisy assessment; the neediest by that assessment are served, once each."""
-        cfg, rng = self.config, self.rng
+        applicants per service it can give (``capacity``, default ``slots``; all of the
+        catchment at most), screened with the organization's own noisy assessment; the
+        neediest by that assessment fill its ``slots``, once each.
+        Returns every applicant (organization, area, person, assessment) and which were
+        chosen: the others are the overflow a sharing partner's records can refer."""
+        cfg, rng = self.config, self.streams["intake"]
         M, K = self.status.shape
         N = len(slots)
         size = self.catchment_size[:, None]
-        intake = np.minimum(size, np.ceil(cfg.organizations.intake_ratio * slots)).astype(
+        capacity = slots if capacity is None else capacity
+        intake = np.minimum(size, np.ceil(cfg.organizations.intake_ratio * capacity)).astype(
             np.int64).ravel()
         window = rng.integers(0, np.broadcast_to(size, (N, K))).ravel()  # fixed-size draw
         group = np.repeat(np.arange(N * K), intake)
@@ -523,38 +595,47 @@ class CollectiveImpactModel(Model):
         measured = (self.status[person, k]
                     + cfg.learning.screening_noise
                     * rng.standard_normal(len(group), dtype=np.float32))
-        chosen = lowest_per_group(group, measured, slots.ravel())
-        return o[chosen], k[chosen], person[chosen]
+        rank = rank_in_group(group, measured)
+        return {"org": o, "area": k, "person": person, "measured": measured, "rank": rank,
+                "group": group, "chosen": rank < slots.ravel()[group]}
 
-    def _reachable(self) -> np.ndarray:
-        """Whom the collaborative can reach: partners' catchments, plus the share of everyone
-        else that community outreach brings in."""
-        outreach = self.config.backbone.outreach_reach * self.intensity["community_outreach"]
-        return self._partner_catchments() | (self.reach_rank < outreach)
+    def _shared_records(self, intake: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """What the shared data system knows this quarter: the assessed applicants that
+        sharing partners enter (each with chance maturity x willingness to share), plus the
+        people community outreach reaches and assesses. Whom sharing partners serve is known
+        too, so they are not referred again; other organizations' clients are not."""
+        cfg, rng = self.config, self.streams["referral"]
+        M, K = self.status.shape
+        gate = self._share_gate() * self.participating
+        entered = rng.random(len(intake["org"])) < self.data_maturity * gate[intake["org"]]
+        outreach = cfg.backbone.outreach_reach * self.intensity["community_outreach"]
+        contacts = np.flatnonzero(self.reach_rank < outreach)
+        assessed = (self.status[contacts] + cfg.learning.screening_noise
+                    * rng.standard_normal((len(contacts), K)))
+        record = np.full((M, K), np.nan)
+        record[contacts] = assessed
+        record[intake["person"][entered], intake["area"][entered]] = \
+            intake["measured"][entered]
+        known_served = np.zeros((M, K), dtype=bool)
+        by_partner = intake["chosen"] & (gate[intake["org"]] > 0)
+        known_served[intake["person"][by_partner], intake["area"][by_partner]] = True
+        return {"record": record, "served": known_served}
 
-    def _refer(self, k: int, n: int, served: np.ndarray, reachable: np.ndarray) -> np.ndarray:
-        """Up to ``n`` people in area ``k`` among the reachable not yet served, the neediest
-        by their shared record (a noisy assessment, better as the data system matures)."""
-        candidates = np.flatnonzero(reachable & ~served)
-        noise = shared_record_noise(self.config.learning.screening_noise, self.data_maturity,
-                                    self._agreement())
-        measured = self.status[candidates, k] + noise * self.rng.standard_normal(len(candidates))
+    def _refer(self, k: int, n: int, records: dict[str, np.ndarray]) -> np.ndarray:
+        """Up to ``n`` people in area ``k`` with a record and not known to be served, the
+        neediest by their record, matched with other partners' records of them (so the
+        estimate sharpens as the data system matures and metrics agree)."""
+        record = records["record"][:, k]
+        candidates = np.flatnonzero(~np.isnan(record) & ~records["served"][:, k])
+        if len(candidates) == 0:
+            return candidates
+        z = self.streams["referral"].standard_normal(len(candidates))
+        estimate = matched_estimate(record[candidates], self.status[candidates, k], z,
+                                    self.config.learning.screening_noise,
+                                    self.data_maturity * self._agreement())
         if n >= len(candidates):
-            return candidates  # nobody else left to refer; the rest of the slots go unused
-        lowest = np.argpartition(measured, n - 1)[:n]
-        return np.sort(candidates[lowest])
-
-    def _partner_catchments(self) -> np.ndarray:
-        M = len(self.status)
-        starts = self.catchment_start[self.participating]
-        edges = np.zeros(M + 1, dtype=np.int64)
-        ends = starts + self.catchment_size[self.participating]
-        np.add.at(edges, starts, 1)
-        np.add.at(edges, np.minimum(ends, M), -1)
-        wrapped = ends > M  # catchments run round the ring of neighbourhoods
-        np.add.at(edges, np.zeros(wrapped.sum(), dtype=np.int64), 1)
-        np.add.at(edges, ends[wrapped] - M, -1)
-        return np.cumsum(edges[:M]) > 0
+            return candidates  # fewer records than referral slots; the rest go unused
+        return np.sort(candidates[np.argpartition(estimate, n - 1)[:n]])
 
     def _apply_outcomes(self, services: dict[str, np.ndarray]) -> None:
         cfg = self.config
@@ -579,7 +660,9 @@ class CollectiveImpactModel(Model):
         lrn, m = cfg.learning, self._agreement()
         keep = 1.0 - lrn.forgetting
         self.belief_precision *= keep
-        self.pooled_precision *= keep
+        for pooled in (self.pooled_weight, self.pooled_sum, self.contributed_weight,
+                       self.contributed_sum):
+            pooled *= keep
         counts = services["counts"]
         oo, kk = np.nonzero(counts)
         aa = self.choice[oo, kk]
@@ -588,7 +671,8 @@ class CollectiveImpactModel(Model):
         agreed = m * self.participating[oo]
         bias = (1.0 - agreed) * self.metric_bias[oo, kk, aa] + agreed * self.common_bias[kk, aa]
         truth = self.theta_local[oo, kk, aa]
-        observed = truth + bias + self.rng.normal(0.0, 1.0, len(n)) * np.sqrt(noise_var / n)
+        z = self.streams["evaluation"].standard_normal((N, K))[oo, kk]  # fixed-size draw
+        observed = truth + bias + z * np.sqrt(noise_var / n)
         precision = n / noise_var
         self.belief_mean[oo, kk, aa], self.belief_precision[oo, kk, aa] = bayes_update(
             self.belief_mean[oo, kk, aa], self.belief_precision[oo, kk, aa], observed, precision)
@@ -597,28 +681,26 @@ class CollectiveImpactModel(Model):
         # Pooled data: only partners who trust enough share, and only as much as the data
         # system can take in. Nothing corrects a yardstick's bias: what is pooled is what
         # was measured, so biases shrink only as far as partners measure alike.
-        share = self.data_maturity * self._share_gate()[oo] * self.participating[oo]
-        weight = share * precision
+        weight = self.data_maturity * self._share_gate()[oo] * self.participating[oo] * precision
         if weight.sum() <= 0:
             return
         cell = kk * A + aa
-        w_sum = np.bincount(cell, weights=weight, minlength=K * A).reshape(K, A)
-        wy_sum = np.bincount(cell, weights=weight * observed, minlength=K * A).reshape(K, A)
-        new_p = self.pooled_precision + w_sum
-        updated = w_sum > 0
-        self.pooled_mean[updated] = ((self.pooled_precision * self.pooled_mean + wy_sum)[updated]
-                                     / new_p[updated])
-        self.pooled_precision = new_p
+        self.pooled_weight += np.bincount(cell, weights=weight, minlength=K * A).reshape(K, A)
+        self.pooled_sum += np.bincount(cell, weights=weight * observed,
+                                       minlength=K * A).reshape(K, A)
+        self.contributed_weight[oo, kk, aa] += weight
+        self.contributed_sum[oo, kk, aa] += weight * observed
 
     def _mature_data_system(self) -> None:
         """The shared data system matures with the backbone's data work and with the records
-        partners actually share: with nobody sharing, it does not mature at all."""
+        partners actually share (the share of the field's organizations sharing, weighted by
+        their willingness); unfed, it decays. With nobody sharing it never matures."""
         cfg = self.config
         if cfg.conditions.shared_measurement and self.collaborative_active:
-            part = self.participating
-            sharing = float(self._share_gate()[part].mean()) if part.any() else 0.0
+            sharing = float((self._share_gate() * self.participating).mean())
             rate = cfg.backbone.data_maturity_rate * self.intensity["data_management"] * sharing
-            self.data_maturity += rate * (1.0 - self.data_maturity)
+            self.data_maturity += (rate * (1.0 - self.data_maturity)
+                                   - cfg.backbone.data_decay * self.data_maturity)
 
     def _judge_benefits(self, services: dict[str, np.ndarray]) -> None:
         """What taking part actually gave each participant this quarter: the share of its
@@ -632,8 +714,9 @@ class CollectiveImpactModel(Model):
         referral = np.divide(services["referred"].sum(axis=1), served,
                              out=np.zeros(N), where=served > 0)
         own = np.take_along_axis(self.belief_precision, self.choice[..., None], axis=2)[..., 0]
-        pooled = (self._pooled_weight()[:, None]
-                  * self.pooled_precision[np.arange(K), self.choice])
+        others = self.pooled_weight[np.arange(K), self.choice] - np.take_along_axis(
+            self.contributed_weight, self.choice[..., None], axis=2)[..., 0]
+        pooled = self._pooled_weight()[:, None] * np.maximum(others, 0.0)
         evidence = (self.allocation * pooled / (own + pooled)).sum(axis=1)
         self.benefit = np.where(self.participating, referral + evidence, 0.0)
         rate = self.config.collaboration.expectation_rate
@@ -650,10 +733,13 @@ class CollectiveImpactModel(Model):
 
     def _sample_area_means(self) -> np.ndarray:
         """Population indicators as measured: each area's mean status over a random sample
-        of people (the same sample size in both arms)."""
+        of people (the same sample size in both arms); also records the sampling standard
+        error of the measured composite index."""
         M = len(self.status)
-        sample = self.rng.integers(0, M, min(self.config.learning.indicator_sample, M))
-        return self.status[sample].mean(axis=0)
+        n = self.config.learning.indicator_sample
+        sampled = self.status[self.streams["indicators"].integers(0, M, n)]
+        self.measured_se = float(sampled.mean(axis=1).std() / np.sqrt(n))
+        return sampled.mean(axis=0)
 
     def _area_indicators(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per area: mean status, share on track, and the equity gap (mean status of the
@@ -727,15 +813,17 @@ class CollectiveImpactModel(Model):
         return float((self.best_local[o, k] - self.theta_local[o, k, a]).mean())
 
     def _grow_pool(self) -> None:
-        """Funders grow next quarter's pool when they see credible measured progress since the
-        collaborative's start, by the same rule in both arms; what differs is only the
-        evidence each arm can show (own reports, or pooled data on agreed metrics)."""
+        """Funders grow next quarter's pool when they see measured progress since the
+        collaborative's start beyond sampling noise, by the same rule in both arms, credited
+        as far as the organizations' evidence is comparable (own reports, or pooled data on
+        agreed metrics)."""
         cfg = self.config
         if cfg.funding.max_pool_growth <= 0:
             return
         shares = self.grants / self.grants.sum()
         credibility = float((shares * self._credibility()).sum())
-        progress = max(0.0, float(self.measured_means.mean()) - self._measured_start)
+        noise = CREDIBLE_Z * np.sqrt(2.0) * self.measured_se  # two samples: start and now
+        progress = max(0.0, float(self.measured_means.mean()) - self._measured_start - noise)
         target = cfg.funding.max_pool_growth * min(1.0, credibility * progress / CREDIBLE_PROGRESS)
         self.pool_growth += FUNDER_RESPONSE * (target - self.pool_growth)
 

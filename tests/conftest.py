@@ -8,7 +8,7 @@ def tiny_config() -> Config:
     """A small world that runs in milliseconds, for mechanism and plumbing tests."""
     return Config.from_dict({
         "scenario": {"name": "tiny"},
-        "run": {"steps": 8, "seed": 3},
+        "run": {"steps": 8, "seed": 3, "burn_in": 8},
         "population": {"size": 400},
         "organizations": {"count": 12},
         "funding": {"pool": 400_000.0, "backbone_share": 0.1},

@@ -126,7 +126,7 @@ def test_pooled_learning_reduces_belief_error_faster(tiny_config):
         "funding.backbone_share": 0.08, "backbone.initial_participation": 1.0,
         "backbone.data_maturity_rate": 0.3, "collaboration.metric_agreement": 1.0,
         "organizations.initial_trust": 0.8,
-        "collaboration.control_tightness": 0.0, "run.steps": 12})
+        "collaboration.control_tightness": 0.0, "run.steps": 12, "run.burn_in": 0})
     own_only = base.with_values({"conditions.shared_measurement": False})
     errors = []
     for seed in range(5):
@@ -155,16 +155,18 @@ def test_referrals_need_maturity_agreement_and_trust(tiny_config):
     assert no_metrics._referral_share().max() == 0.0
 
 
-def test_referrals_go_to_unserved_high_need_people(tiny_config):
-    """With an exact assessment (no screening noise) referral finds the truly neediest."""
-    model = CollectiveImpactModel(tiny_config.with_values({"backbone.initial_participation": 1.0,
-                                                           "learning.screening_noise": 0.0,
-                                                           "backbone.outreach_reach": 1.0}))
-    model.intensity = dict(model.intensity, community_outreach=1.0)  # everyone reachable
-    served = np.zeros(len(model.status), dtype=bool)
-    neediest = np.argsort(model.status[:, 2])[:10]
-    served[neediest[:3]] = True  # already seen by a walk-in service
-    chosen = model._refer(2, 7, served, model._reachable())
+def test_referrals_go_to_the_neediest_recorded_people_not_known_to_be_served(tiny_config):
+    """With exact records, referral finds the neediest among those the data system holds,
+    skipping those a sharing partner already serves, and nobody without a record."""
+    model = CollectiveImpactModel(tiny_config.with_values({"learning.screening_noise": 0.0}))
+    M, K = model.status.shape
+    record = np.full((M, K), np.nan)
+    recorded = np.arange(0, M, 2)  # the data system knows every other person
+    record[recorded] = model.status[recorded]
+    served = np.zeros((M, K), dtype=bool)
+    neediest = recorded[np.argsort(model.status[recorded, 2])[:10]]
+    served[neediest[:3], 2] = True
+    chosen = model._refer(2, 7, {"record": record, "served": served})
     assert set(chosen) == set(neediest[3:])
 
 
