@@ -18,7 +18,10 @@ alone?** This page runs two versions of one community side by side.
   (Kania & Kramer, 2011).
 
 Both sides use the same random world (the *seed*), so any difference between them comes from
-how the organizations work together, not from luck.
+how the organizations work together, not from luck. Both start from a community where the
+same organizations have already worked alone for years (a *burn-in*): they already screen
+their applicants for need, never serve one person twice in a quarter, and have learned what
+works from their own evidence. Collective impact has to beat *competent* organizations.
 """
 
 HOW_TO = """
@@ -45,17 +48,22 @@ CAPTIONS: dict[str, Caption] = {
              "all young people over all areas (0 = worst, 1 = best). An indicator counts as "
              "improved when an area's average, its share on track or its equity gap has "
              "clearly moved the right way since quarter 0.",
-        notice="The backbone costs money that the isolated side spends on programs, so the "
-               "collective side often starts slightly behind.",
+        notice="The backbone and the partners' time in working groups cost money that the "
+               "isolated side spends on programs, so the collective side starts behind. At the "
+               "default settings it does not catch up within ten years: the gains from "
+               "referrals and shared data are smaller than what the connective tissue costs.",
         try_="Run to the end, then change one lever at a time and run again.",
     ),
     "composite": Caption(
         what="The composite index over time: orange for isolated impact, blue for collective "
              "impact. The dotted line is where both started.",
-        notice="Building trust and a shared data system takes years. Does the blue line pull "
-               "away later on, and by how much?",
-        try_="Set the backbone share to 0: with no backbone the two lines become (nearly) the "
-             "same. Then try 2%, 10% and 30%: is a bigger backbone always better?",
+        notice="Building trust and a shared data system takes years, and the data system "
+               "matures only as fast as partners actually share. Does the blue line ever "
+               "catch up, and when?",
+        try_="Set the backbone share to 0: with no backbone the two lines become the same. "
+             "Then try 1%, 10% and 30%: is a bigger backbone better? Then lower the "
+             "participation cost or raise trust growth: which worlds let collective impact "
+             "pay?",
     ),
     "areas": Caption(
         what="One panel per stage of the cradle-to-career pipeline: the share of young people "
@@ -70,16 +78,18 @@ CAPTIONS: dict[str, Caption] = {
              "dark blue the backbone, the dashed orange line the isolated side's program money "
              "(the whole pool). Right: where this quarter's program money goes, by area.",
         notice="Isolated organizations spend where their missions are; a common agenda moves "
-               "money toward the areas with the biggest gaps. When funders can see credible "
-               "progress in shared data, the pool grows.",
-        try_="Lower the metric agreement: shared data becomes less credible, and both "
-             "learning and pool growth slow down.",
+               "money toward the areas with the biggest gaps. Program money on the collective "
+               "side is what is left after the backbone and the partners' working-group time.",
+        try_="Lower the metric agreement: records no longer match, referrals and shared "
+             "learning slow down, and the connective tissue buys less.",
     ),
     "trust": Caption(
         what="Left: average trust of organizations toward the collaborative. Right: the share "
              "of organizations taking part in it.",
-        notice="On the isolated side nobody takes part and trust slowly fades. On the "
-               "collective side, regular communication builds trust among participants.",
+        notice="On the isolated side there is no collaborative to trust or join. On the "
+               "collective side, regular communication builds trust, and organizations stay "
+               "only while what they get back (referred clients, partners' shared evidence) "
+               "looks worth their time.",
         try_="Raise the control tightness to 0.8: a backbone that dictates instead of "
              "aligning loses trust, and partners leave.",
     ),
