@@ -177,9 +177,9 @@ SCHEMA: dict[str, dict[str, dict]] = {
         "leave_rate": spec(0.3, 0.0, 1.0, "Chance per quarter that a participant whose costs "
                            "exceed its expected benefits by the whole scale leaves.",
                            plausible=(0.1, 0.5), basis=CHOICE),
-        "outreach_reach": spec(0.2, 0.0, 1.0, "Share of the people outside every partner's "
-                               "catchment that community outreach at full intensity makes "
-                               "reachable for referrals.", plausible=(0.05, 0.4),
+        "outreach_reach": spec(0.2, 0.0, 1.0, "Share of all people whom community outreach at "
+                               "full intensity reaches and assesses each quarter, so the data "
+                               "system holds a record of them.", plausible=(0.05, 0.4),
                                basis="about one young person in three grows up without a "
                                      "mentor (MENTOR 2014); " + CHOICE),
         "data_decay": spec(0.02, 0.0, 1.0, "Share of the data system's maturity lost per "

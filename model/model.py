@@ -363,10 +363,12 @@ class CollectiveImpactModel(Model):
         return self.config.collaboration.metric_agreement if cond.shared_measurement else 0.0
 
     def _cost_of_taking_part(self) -> np.ndarray:
-        """Working-group time (weighed by its salience) plus the autonomy dictation takes."""
+        """Working-group and volunteer coordination time (weighed by its salience) plus the
+        autonomy dictation takes."""
         col = self.config.collaboration
         agenda_gap = 0.5 * np.abs(self.own_agenda - self.common_agenda).sum(axis=1)
-        return col.participation_cost * col.cost_salience + col.control_tightness * agenda_gap
+        return (self._coordination_time() * col.cost_salience
+                + col.control_tightness * agenda_gap)
 
     def _update_participation(self) -> None:
         """Organizations join when recruited and they expect to gain; participants leave,
@@ -510,16 +512,16 @@ class CollectiveImpactModel(Model):
         return self.data_maturity * self._agreement() * self._share_gate() * self.participating
 
     def _coordination_time(self) -> np.ndarray:
-        """Share of each participant's capacity given to working groups: the participation
-        cost, plus, with partners coordinating on their own time instead of a funded
-        backbone, the staff time that coverage takes (coverage x cost per staff / span per
-        participant), so volunteer coordination is not free."""
+        """Share of each organization's capacity that taking part costs it (what it gives
+        while it takes part): the participation cost, plus, with partners coordinating on
+        their own time instead of a funded backbone, the staff time that coverage takes
+        (coverage x cost per staff / span per participant), so volunteer coordination is
+        not free."""
         cfg = self.config
-        share = cfg.collaboration.participation_cost * self.participating
-        if self.backbone is None and self.collaborative_active and self.participating.any():
+        share = np.full(len(self.trust), cfg.collaboration.participation_cost)
+        if self.backbone is None and self.collaborative_active:
             volunteer = self.coverage * cfg.backbone.cost_per_staff / cfg.backbone.span
-            share = share + np.minimum(volunteer / np.maximum(self.grants, 1e-9), 1.0) \
-                * self.participating
+            share = share + volunteer / np.maximum(self.grants, 1e-9)
         return np.minimum(share, 1.0)
 
     def _deliver_services(self) -> dict[str, np.ndarray]:
@@ -531,7 +533,7 @@ class CollectiveImpactModel(Model):
         N = len(self.trust)
         self.allocation = self._allocate()
         self.choice = self._choose_interventions(self._beliefs())
-        capacity = self.grants * (1 - self._coordination_time())
+        capacity = self.grants * (1 - self._coordination_time() * self.participating)
         self.program_capacity = capacity
         wanted = capacity[:, None] / cfg.funding.cost_per_service * self.allocation
         counts = np.floor(wanted).astype(np.int64)
@@ -553,9 +555,19 @@ class CollectiveImpactModel(Model):
                 parts_o.append(orgs[:len(people)])
                 parts_k.append(np.full(len(people), k))
                 parts_i.append(people)
-            # Referral slots the records cannot fill go to the next applicants in line.
+            # Referral slots the records cannot fill go to the next applicants in line, but
+            # never to someone this organization was just referred in the same area.
+            first_pass = intake["chosen"]
             slots = slots + unfilled
             intake["chosen"] = intake["rank"] < slots.ravel()[intake["group"]]
+            added = intake["chosen"] & ~first_pass
+            if added.any():
+                cells = M * K
+                referred_keys = (np.concatenate(parts_o) * cells + np.concatenate(parts_i) * K
+                                 + np.concatenate(parts_k))
+                keys = (intake["org"][added] * cells + intake["person"][added] * K
+                        + intake["area"][added])
+                intake["chosen"][np.flatnonzero(added)[np.isin(keys, referred_keys)]] = False
         chosen = intake["chosen"]
         parts_o.insert(0, intake["org"][chosen])
         parts_k.insert(0, intake["area"][chosen])
@@ -789,7 +801,8 @@ class CollectiveImpactModel(Model):
             "participation_cost_spending": (float(self.grants.sum()) - program
                                             if services is not None else 0.0),
             "backbone_spending": float(self.backbone_spending),
-            "backbone_staff": float(self.backbone.staff) if self.backbone is not None else 0.0,
+            "backbone_staff": (float(self.backbone.staff)
+                               if self.backbone is not None and services is not None else 0.0),
             "funding_pool": float(self.funding_pool) if services is not None else 0.0,
             "outcome_gain": self.total_gain / (M * K),
             "outcome_per_million": (self.cumulative_gain / (self.cumulative_spending / 1e6)

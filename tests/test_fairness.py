@@ -294,3 +294,19 @@ def test_draws_only_the_collective_arm_makes_do_not_reshuffle_the_others(world):
     isolated = run_model(config.isolated(), seed=15)
     assert collective.participation.max() == 0.0
     np.testing.assert_array_equal(collective.composite_index, isolated.composite_index)
+
+
+def test_no_repeat_service_even_when_referral_slots_go_back_to_the_line(world):
+    """Records scarcer than referral slots (one applicant per slot, everyone sharing): the
+    unfilled slots go to the next applicants in line, never to someone just referred."""
+    config = world.with_values({"backbone.initial_participation": 1.0,
+                                "organizations.initial_trust": 1.0,
+                                "organizations.intake_ratio": 1.0,
+                                "backbone.outreach_reach": 0.0})
+    model = CollectiveImpactModel(config, seed=3)
+    model.trust[:] = 1.0
+    model.data_maturity = 1.0
+    services = model._deliver_services()
+    assert services["referred"].sum() > 0
+    triples = np.stack([services["org"], services["area"], services["person"]], axis=1)
+    assert len(np.unique(triples, axis=0)) == len(triples)
