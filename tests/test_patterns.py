@@ -38,6 +38,18 @@ def final_gain(values: dict | None = None) -> np.ndarray:
     return paired_gap(DEFAULT.with_values(values or {}))[:, -1]
 
 
+# Measured on these 8 seeds at commit time (docs/ODD.md, "Patterns and findings"): the gain
+# at ten years is -0.0028 [-0.0043, -0.0012]. Patterns that need a positive gain are
+# expected failures with that finding as the reason; if the model starts showing one, the
+# strict xfail fails loudly and the finding must be re-measured.
+NO_GAIN = ("Finding (docs/ODD.md, 'Patterns and findings'): against competent organizations "
+           "after a realistic start, collective impact is behind isolated impact at ten years "
+           "at the defaults (-0.0028 [-0.0043, -0.0012] on the composite index, 8 seeds); "
+           "referrals and pooled learning return less than the backbone and working-group "
+           "time cost.")
+
+
+@pytest.mark.xfail(strict=True, reason=NO_GAIN)
 def test_collective_beats_isolated_at_ten_years():
     mean, lo, _ = interval(final_gain())
     assert lo > 0, f"composite gain {mean:.4f}, 95% interval starts at {lo:.4f}"
@@ -46,14 +58,24 @@ def test_collective_beats_isolated_at_ten_years():
     assert lo > 0, f"outcome per $1M gain {mean:.1f}, 95% interval starts at {lo:.1f}"
 
 
-def test_j_curve_collective_starts_below_isolated():
-    gap = paired_gap(DEFAULT)
-    first_year = gap[:, 1:5].mean(axis=1)
+def test_collective_starts_below_isolated():
+    """The first half of a J-curve: the connective tissue is paid from day one, while data,
+    trust and referrals take quarters to build."""
+    first_year = paired_gap(DEFAULT)[:, 1:5].mean(axis=1)
     mean, _, hi = interval(first_year)
     assert hi < 0, f"first-year gap {mean:.5f}, 95% interval ends at {hi:.5f}"
+
+
+@pytest.mark.xfail(strict=True, reason=NO_GAIN + " The gap widens from -0.0009 in the first "
+                   "year to -0.0028 at ten years and -0.0034 at twenty: no J-curve.")
+def test_j_curve_collective_pulls_ahead_later():
+    gap = paired_gap(DEFAULT)
     assert interval(gap[:, -1])[1] > 0
 
 
+@pytest.mark.xfail(strict=True, reason=NO_GAIN + " The gain falls steadily with the "
+                   "backbone share (1%: -0.0001, 5%: -0.0028, 30%: -0.0154): no interior "
+                   "optimum.")
 def test_interior_optimum_in_backbone_share():
     none, moderate, heavy = (final_gain({"funding.backbone_share": s})
                              for s in (0.0, 0.05, 0.3))
@@ -62,16 +84,31 @@ def test_interior_optimum_in_backbone_share():
     assert interval(moderate - heavy)[1] > 0, "too much backbone starves programs"
 
 
+def test_zero_backbone_share_has_no_gain_and_a_heavy_backbone_starves_programs():
+    """What holds of the funding curve: s = 0 is isolation, and 30% loses far more than 5%."""
+    none, moderate, heavy = (final_gain({"funding.backbone_share": s})
+                             for s in (0.0, 0.05, 0.3))
+    assert np.all(none == 0.0)
+    assert interval(moderate - heavy)[1] > 0
+
+
+@pytest.mark.xfail(strict=True, reason=NO_GAIN + " With no benefit at the defaults, a "
+                   "failure mode has nothing to lose.")
 @pytest.mark.parametrize("scenario", ["underfunded_backbone", "no_shared_metrics",
                                       "tight_control"])
 def test_failure_modes_lose_much_of_the_benefit(scenario):
     well_run = final_gain()
     failing = paired_gap(load_config(CONFIGS / f"{scenario}.toml"))[:, -1]
+    assert well_run.mean() > 0, "no benefit to lose"
     assert failing.mean() < 0.5 * well_run.mean(), (
         f"{scenario} keeps {failing.mean() / well_run.mean():.0%} of the benefit")
     assert interval(well_run - failing)[1] > 0
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "Finding (docs/ODD.md): at the same money per organization the gain is -0.0005 with 15 "
+    "organizations, -0.0028 with 60 and -0.0002 with 240: it does not grow with the number "
+    "of organizations."))
 def test_value_grows_with_number_of_organizations():
     # Same money per organization, so only the number of partners changes.
     gains = [final_gain({"organizations.count": n, "funding.pool": 5e6 * n / 60}).mean()
@@ -87,10 +124,10 @@ def test_value_grows_with_measurement_noise():
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "Finding (docs/ODD.md, 'Patterns'): the gain of collective impact shrinks as "
-    "complementarity grows, absolutely and relative to what isolated programs achieve: a "
-    "pipeline damps every service, and most of all those that referrals steer to high-need "
-    "people, who also lag in the prerequisite areas."))
+    "Finding (docs/ODD.md, 'Patterns and findings'): the gain does not grow measurably with "
+    "complementarity (c = 1 minus c = 0: +0.0007, interval includes 0). In this version "
+    "complementarity still scales every service's productivity, and referrals work area by "
+    "area; the pipeline mechanisms are the second model issue's work."))
 def test_value_grows_with_complementarity():
     independent = final_gain({"problem.complementarity": 0.0})
     pipeline = final_gain({"problem.complementarity": 1.0})
