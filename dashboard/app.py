@@ -34,11 +34,12 @@ from collective_impact.dashboard.levers import (
     apply_typed,
     apply_value,
     configs_dir,
-    export_path,
-    export_scenario,
     exported_config,
     load_scenario,
     safe_name,
+    save_dir,
+    save_path,
+    save_scenario,
     scenario_files,
     scenario_text,
 )
@@ -46,6 +47,9 @@ from collective_impact.dashboard.widgets import Echarts
 from collective_impact.model import Config, ConfigError
 
 FRAME_SECONDS = 0.15  # pause between frames while playing
+# Counts scenarios saved from any page (with --save-to); the scenario lists read it, so each
+# open page lists a newly saved file at once.
+SAVED_FILES = solara.reactive(0)
 SPEEDS = {"slow": 1, "medium": 2, "fast": 4}  # quarters per frame while playing
 
 CSS = """
@@ -167,10 +171,11 @@ def LeverControl(lever: Lever, config: Config, on_config: Callable[[Config], Non
 
 @solara.component
 def ScenarioPicker(name: str, description: str, on_pick: Callable[[str], None], message):
+    SAVED_FILES.value  # noqa: B018 - read, so a file saved from any page re-lists the files
     names = list(scenario_files())
     if name not in names:
         names = [name, *names]
-    solara.Select("Start from (a file in configs/)", values=names, value=name,
+    solara.Select("Start from (a scenario file)", values=names, value=name,
                   on_value=on_pick, classes=["ci-scenario"])
     if description:
         solara.Text(description, classes=["ci-help"])
@@ -203,21 +208,24 @@ def SeedControl(config: Config, on_config: Callable[[Config], None]):
 
 @solara.component
 def ExportPanel(config: Config, base: Config):
+    """Download the scenario as a TOML file. Saving it on the server is offered only when
+    the dashboard was started with ``--save-to DIR``, and then only as a new file in DIR,
+    named from the scenario's name (never a path typed by the visitor)."""
     name = solara.use_reactive(f"{base.scenario.name}_custom")
-    target = solara.use_reactive("")
     result = solara.use_reactive(None)  # (ok, text)
+    folder = save_dir()
 
     def current() -> Config:
         return exported_config(config, name.value, base)
 
-    def export():
+    def save():
         try:
-            path = Path(target.value) if target.value.strip() else export_path(name.value)
-            written = export_scenario(current(), path)
+            written = save_scenario(current(), name.value, folder)
         except ConfigError as err:
             result.set((False, str(err)))
             return
-        result.set((True, _shown_path(written)))
+        result.set((True, written.name))
+        SAVED_FILES.set(SAVED_FILES.value + 1)  # every open page lists the new file
 
     try:
         toml_text = scenario_text(current())
@@ -227,23 +235,23 @@ def ExportPanel(config: Config, base: Config):
 
     solara.InputText("Name", value=name, dense=True, classes=["ci-export-name"],
                      continuous_update=True)
-    solara.InputText("Save to (optional)", value=target, dense=True,
-                     placeholder=_shown_path(export_path(name.value if name.value.strip()
-                                                         else "scenario")),
-                     continuous_update=True, classes=["ci-export-path"])
     with solara.Row(gap="8px", style={"flex-wrap": "wrap"}):
-        solara.Button("Export scenario", icon_name="mdi-content-save", on_click=export,
-                      color="primary", outlined=True, classes=["ci-export"])
         with solara.FileDownload(toml_text, filename=filename, mime_type="application/toml"):
-            solara.Button("Download", icon_name="mdi-download", text=True, color="primary",
-                          disabled=not toml_text, classes=["ci-download"])
+            solara.Button("Download", icon_name="mdi-download", color="primary",
+                          outlined=True, disabled=not toml_text, classes=["ci-download"])
+        if folder is not None:
+            solara.Button("Save on the server", icon_name="mdi-content-save", on_click=save,
+                          text=True, color="primary", disabled=not toml_text,
+                          classes=["ci-export"])
+    if folder is not None and toml_text:
+        solara.Text(f"Saves a new file {save_path(name.value, folder).name} in the shared "
+                    f"folder; it never overwrites one.", classes=["ci-help"])
     if result.value:
         ok, text = result.value
         if ok:
-            solara.Success(f"Wrote {text}. Reproduce this run with "
-                           f"`collective-impact run {text}` (add `--isolated` for the left "
-                           f"side); compare both over many seeds with "
-                           f"`collective-impact compare {text}`.", dense=True,
+            solara.Success(f"Saved {text}; it is in the scenario list as saved/"
+                           f"{Path(text).stem}. Reproduce this run with `collective-impact "
+                           f"run {text}` (add `--isolated` for the left side).", dense=True,
                            classes=["ci-export-done"])
         else:
             solara.Error(text, dense=True, classes=["ci-error"])
@@ -439,17 +447,14 @@ def NumbersTable(snap: Snapshot):
     ]
     lines = ["| | Isolated | Collective |", "|---|---:|---:|"]
     for label, column, fmt in rows:
-        values = [fmt.format(float(snap.latest(arm)[column])) for arm in ARMS]
+        values = [_cell(fmt, float(snap.latest(arm)[column])) for arm in ARMS]
         lines.append(f"| {label} | {values[0]} | {values[1]} |")
     Prose("\n".join(lines), classes=["ci-caption", "ci-numbers"])
 
 
-def _shown_path(path: Path) -> str:
-    """A path as short as it can be said: relative to the working folder when inside it."""
-    try:
-        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
+def _cell(fmt: str, value: float) -> str:
+    """A number for the table; '–' where there is none yet (before the first quarter)."""
+    return "–" if value != value else fmt.format(value)  # NaN is not equal to itself
 
 
 def _starting_scenario() -> tuple[str, Config, str | None]:

@@ -22,6 +22,10 @@ MAX_LIVE_SERVICES = 1_000_000
 MAX_LIVE_PEOPLE_AREAS = 2_000_000
 MAX_LIVE_ORGANIZATIONS = 1_000
 CONFIGS_ENV = "COLLECTIVE_IMPACT_CONFIGS"
+# Saving scenarios on the server is off unless the dashboard is started with --save-to DIR;
+# then visitors may create new files in DIR, and nowhere else.
+SAVE_DIR_ENV = "COLLECTIVE_IMPACT_SAVE_DIR"
+SAVED_PREFIX = "saved/"
 
 
 @dataclass(frozen=True)
@@ -196,14 +200,24 @@ def configs_dir() -> Path:
     return CONFIGS_DIR
 
 
-def scenario_files(directory: Path | None = None) -> dict[str, Path]:
-    """Scenario name -> file, for ``configs/*.toml`` then ``configs/exported/*.toml``,
-    listed afresh each time so new files show up; 'default' first."""
+def save_dir() -> Path | None:
+    """The one folder visitors may save scenarios into (``--save-to``), or None: saving on
+    the server is off and the page offers only the download."""
+    folder = os.environ.get(SAVE_DIR_ENV)
+    return Path(folder) if folder else None
+
+
+def scenario_files(directory: Path | None = None, saved: Path | None = None) -> dict[str, Path]:
+    """Scenario name -> file: the scenario folder's ``*.toml`` ('default' first), then the
+    files saved from the page (``saved/<name>``), listed afresh each time so a file saved
+    a moment ago shows up."""
     directory = Path(directory or configs_dir())
     found = {p.stem: p for p in sorted(directory.glob("*.toml"))}
-    found.update({f"exported/{p.stem}": p for p in sorted((directory / "exported").glob("*.toml"))})
     if "default" in found:
         found = {"default": found.pop("default"), **found}
+    saved = saved if saved is not None else save_dir()
+    if saved is not None and saved.is_dir():
+        found.update({f"{SAVED_PREFIX}{p.stem}": p for p in sorted(saved.glob("*.toml"))})
     return found
 
 
@@ -212,8 +226,10 @@ def load_scenario(path: Path) -> Config:
 
 
 def safe_name(text: str) -> str:
-    """A file-name-safe scenario name: letters, digits, '-' and '_'."""
-    name = re.sub(r"[^A-Za-z0-9_-]+", "_", str(text).strip()).strip("_")
+    """A scenario name that is safe as a file name and still readable: letters (accents
+    kept), digits, '-' and '_'; anything else, path separators and dots included, becomes
+    '_'. So no name can leave the folder it is saved in."""
+    name = re.sub(r"[^\w-]+", "_", str(text).strip()).strip("_")
     if not name:
         raise ConfigError("give the scenario a name (letters, digits, '-' or '_')")
     return name[:80]
@@ -238,8 +254,9 @@ def exported_config(config: Config, name: str, base: Config | None = None) -> Co
     return config.with_values({"scenario.name": name, "scenario.description": text + "."})
 
 
-def export_path(name: str, directory: Path | None = None) -> Path:
-    return Path(directory or configs_dir()) / "exported" / f"{safe_name(name)}.toml"
+def save_path(name: str, directory: Path) -> Path:
+    """Where a scenario named ``name`` is saved: ``directory/<safe name>.toml``."""
+    return Path(directory) / f"{safe_name(name)}.toml"
 
 
 def scenario_text(config: Config) -> str:
@@ -247,15 +264,21 @@ def scenario_text(config: Config) -> str:
     return "# Scenario exported from the collective-impact dashboard.\n" + config.to_toml()
 
 
-def export_scenario(config: Config, path: Path) -> Path:
-    """Write ``config.to_toml()`` to ``path`` (a .toml file), creating folders; return it."""
-    path = Path(path).expanduser()
-    if path.suffix != ".toml":
-        raise ConfigError(f"{path}: the file name must end in .toml")
-    text = scenario_text(config)
+def save_scenario(config: Config, name: str, directory: Path) -> Path:
+    """Save ``config`` as a new file in ``directory`` (the ``--save-to`` folder) and return
+    its path. Only a name is taken from the visitor, never a path; an existing file is never
+    overwritten, so no visitor can change a scenario another one relies on."""
+    directory = Path(directory)
+    path = save_path(name, directory)
+    if path.resolve().parent != directory.resolve():  # safe_name makes this impossible
+        raise ConfigError(f"'{name}' is not a scenario name")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        directory.mkdir(parents=True, exist_ok=True)
+        with open(path, "x", encoding="utf-8") as handle:  # "x": fails if it exists
+            handle.write(scenario_text(config))
+    except FileExistsError:
+        raise ConfigError(f"a saved scenario named '{path.stem}' exists already; choose "
+                          f"another name") from None
     except OSError as err:
-        raise ConfigError(f"could not write {path}: {err.strerror or err}") from None
+        raise ConfigError(f"could not save {path.name}: {err.strerror or err}") from None
     return path

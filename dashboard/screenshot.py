@@ -25,12 +25,15 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
-def start_server(port: int, configs: Path | None = None, log=subprocess.DEVNULL):
+def start_server(port: int, configs: Path | None = None, log=subprocess.DEVNULL,
+                 save_to: Path | None = None):
     """The dashboard as a child process, in its own process group so it can be stopped."""
-    command = [sys.executable, "-m", "experiments", "dashboard", "--port", str(port),
+    command = [sys.executable, "-m", "collective_impact", "dashboard", "--port", str(port),
                "--host", "127.0.0.1"]
     if configs is not None:
         command += ["--configs", str(configs)]
+    if save_to is not None:
+        command += ["--save-to", str(save_to)]
     return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"},
                             start_new_session=True)

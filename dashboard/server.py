@@ -6,7 +6,7 @@ import os
 import socket
 from pathlib import Path
 
-from collective_impact.dashboard.levers import CONFIGS_ENV
+from collective_impact.dashboard.levers import CONFIGS_ENV, SAVE_DIR_ENV
 
 APP = "collective_impact.dashboard.app"
 DEFAULT_PORT = 8765
@@ -40,7 +40,7 @@ def url_for(host: str, port: int) -> str:
 
 
 def serve(host: str = "127.0.0.1", port: int = DEFAULT_PORT, configs: str | Path | None = None,
-          open_browser: bool = False) -> None:
+          open_browser: bool = False, save_to: str | Path | None = None) -> None:
     """Run the dashboard until interrupted. Prints the URL first.
 
     Solara runs in production mode (no auto-reload, minified front end). With the pinned
@@ -52,6 +52,16 @@ def serve(host: str = "127.0.0.1", port: int = DEFAULT_PORT, configs: str | Path
         if not directory.is_dir():
             raise ServeError(f"scenario folder not found: {directory}")
         os.environ[CONFIGS_ENV] = str(directory)
+    if save_to is not None:
+        folder = Path(save_to).expanduser().resolve()
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise ServeError(f"cannot use {folder} for saved scenarios: "
+                             f"{err.strerror or err}") from None
+        os.environ[SAVE_DIR_ENV] = str(folder)
+    else:
+        os.environ.pop(SAVE_DIR_ENV, None)  # saving on the server stays off
     # Read by solara.server.settings at import, so set before solara is imported.
     os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")
     os.environ.setdefault("SOLARA_THEME_SHOW_BANNER", "False")

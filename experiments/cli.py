@@ -146,7 +146,8 @@ def _cmd_dashboard(args) -> None:
     from collective_impact.dashboard.server import ServeError, serve
 
     try:
-        serve(host=args.host, port=args.port, configs=args.configs, open_browser=args.open)
+        serve(host=args.host, port=args.port, configs=args.configs, open_browser=args.open,
+              save_to=args.save_to)
     except ServeError as err:
         raise UserError(str(err)) from None
 
@@ -217,8 +218,11 @@ def build_parser() -> argparse.ArgumentParser:
                       help="port to listen on (default 8765; 0 = any free port)")
     dash.add_argument("--host", default="127.0.0.1",
                       help="address to listen on (default 127.0.0.1: this machine only)")
-    dash.add_argument("--configs", help="folder of scenario files for the scenario list and "
-                      "exports (default: ./configs)")
+    dash.add_argument("--configs", help="folder of scenario files for the scenario list "
+                      "(default: ./configs, else the shipped scenarios)")
+    dash.add_argument("--save-to", metavar="DIR", help="let visitors save scenarios on this "
+                      "machine, as new files in DIR only (default: off; the page offers "
+                      "the download)")
     dash.add_argument("--open", action="store_true", help="also open it in a web browser")
     dash.set_defaults(func=_cmd_dashboard)
 

@@ -8,6 +8,7 @@ always stop the server. Chromium missing is a failure, not a skip: ``make test``
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import socket
@@ -22,16 +23,17 @@ from collective_impact.dashboard.arms import ARMS, PairedRun
 from collective_impact.dashboard.levers import (
     LEVER_BY_KEY,
     LEVERS,
+    SAVE_DIR_ENV,
     SEED,
     apply_typed,
     apply_value,
     check_live,
-    export_path,
-    export_scenario,
     exported_config,
     load_scenario,
     parse_number,
     safe_name,
+    save_path,
+    save_scenario,
     scenario_files,
 )
 from collective_impact.dashboard.screenshot import (
@@ -120,12 +122,16 @@ def test_live_limit_refuses_runs_too_big_to_watch(small):
 
 
 # ------------------------------------------------------------------ scenarios and export
-def test_scenario_files_are_listed_default_first(tmp_path):
+def test_scenario_files_are_listed_default_first_then_saved_ones(tmp_path):
     for name in ("strive", "default", "another"):
         (tmp_path / f"{name}.toml").write_text(f'[scenario]\nname = "{name}"\n')
-    (tmp_path / "exported").mkdir()
-    (tmp_path / "exported" / "mine.toml").write_text("")
-    assert list(scenario_files(tmp_path)) == ["default", "another", "strive", "exported/mine"]
+    saved = tmp_path / "saved_here"
+    saved.mkdir()
+    (saved / "mine.toml").write_text("")
+    assert list(scenario_files(tmp_path, saved)) == ["default", "another", "strive",
+                                                     "saved/mine"]
+    assert list(scenario_files(tmp_path, tmp_path / "missing")) == ["default", "another",
+                                                                    "strive"]
 
 
 def test_every_shipped_scenario_loads_for_the_dashboard():
@@ -135,9 +141,12 @@ def test_every_shipped_scenario_loads_for_the_dashboard():
         assert load_scenario(path).run.steps >= 1
 
 
-@pytest.mark.parametrize("text, name", [("my scenario!", "my_scenario"), ("a/b\\c", "a_b_c"),
-                                        ("ok-name_2", "ok-name_2")])
-def test_safe_name(text, name):
+@pytest.mark.parametrize("text, name", [
+    ("my scenario!", "my_scenario"), ("a/b\\c", "a_b_c"), ("ok-name_2", "ok-name_2"),
+    ("écoles de Montréal", "écoles_de_Montréal"), ("../../etc/passwd", "etc_passwd"),
+    ("~/x", "x"), ("/tmp/x", "tmp_x"), ("configs/default", "configs_default"),
+    ("default.toml", "default_toml")])
+def test_safe_name_keeps_a_readable_name_that_cannot_leave_its_folder(text, name):
     assert safe_name(text) == name
 
 
@@ -146,14 +155,14 @@ def test_safe_name_refuses_empty():
         safe_name(" !! ")
 
 
-def test_export_round_trips_to_an_equal_config(tmp_path):
+def test_saved_scenario_round_trips_to_an_equal_config(tmp_path):
     base = load_config(CONFIGS / "default.toml")
     changed = base.with_values({"funding.backbone_share": 0.12, "funding.pool": 7.5e6,
                                 "organizations.count": 80, "problem.complementarity": 0.9,
                                 "collaboration.control_tightness": 0.3, "run.seed": 42})
     config = exported_config(changed, "my test", base)
-    path = export_scenario(config, export_path("my test", tmp_path))
-    assert path == tmp_path / "exported" / "my_test.toml"
+    path = save_scenario(config, "my test", tmp_path)
+    assert path == tmp_path / "my_test.toml" == save_path("my test", tmp_path)
     loaded = load_config(path)
     assert loaded == config
     assert loaded.scenario.name == "my_test"
@@ -162,25 +171,31 @@ def test_export_round_trips_to_an_equal_config(tmp_path):
                                "scenario.description": base.scenario.description}) == changed
 
 
-def test_exported_file_reproduces_the_dashboard_run_exactly(tmp_path, small):
+def test_saving_never_overwrites_and_never_leaves_its_folder(tmp_path, small):
+    folder = tmp_path / "saved"
+    save_scenario(small, "mine", folder)
+    before = (folder / "mine.toml").read_text()
+    with pytest.raises(ConfigError, match="exists already"):
+        save_scenario(small.with_values({"funding.backbone_share": 0.9}), "mine", folder)
+    assert (folder / "mine.toml").read_text() == before
+    for attack in ("../outside", "~/home_file", "/tmp/absolute", "configs/default"):
+        path = save_scenario(small, attack, folder)
+        assert path.parent == folder
+    assert sorted(p.name for p in tmp_path.rglob("*.toml")) == sorted(
+        p.name for p in folder.glob("*.toml"))
+
+
+def test_saved_file_reproduces_the_dashboard_run_exactly(tmp_path, small):
     run = PairedRun(small)
     run.run_to_end()
     shown = run.snapshot()
-    path = export_scenario(exported_config(small, "repro", small), tmp_path / "repro.toml")
+    path = save_scenario(exported_config(small, "repro", small), "repro", tmp_path)
     loaded = load_config(path)
     # what `collective-impact run` and `run --isolated` compute from the file
     collective = run_model(loaded)
     isolated = run_model(loaded.isolated())
     pd.testing.assert_frame_equal(shown.results["collective"], collective)
     pd.testing.assert_frame_equal(shown.results["isolated"], isolated)
-
-
-def test_export_refuses_a_bad_path(tmp_path, small):
-    with pytest.raises(ConfigError, match="must end in .toml"):
-        export_scenario(small, tmp_path / "scenario.txt")
-    (tmp_path / "file").write_text("")
-    with pytest.raises(ConfigError, match="could not write"):
-        export_scenario(small, tmp_path / "file" / "x.toml")
 
 
 # ------------------------------------------------------------------ the two arms and charts
@@ -281,7 +296,8 @@ def test_network_layout_groups_organizations_by_main_area(small):
 def test_dashboard_subcommand_is_added_next_to_the_others():
     parser = build_parser()
     args = parser.parse_args(["dashboard"])
-    assert (args.port, args.host, args.configs, args.open) == (8765, "127.0.0.1", None, False)
+    assert (args.port, args.host, args.configs, args.open, args.save_to) == (
+        8765, "127.0.0.1", None, False, None)
     args = parser.parse_args(["dashboard", "--port", "0", "--host", "127.0.0.1"])
     assert args.port == 0
     for other in (["run", "x.toml"], ["compare", "x.toml"], ["params"]):
@@ -477,7 +493,7 @@ def test_out_of_range_value_is_explained_and_the_page_keeps_working(page, tmp_pa
 
 @pytest.mark.browser
 @pytest.mark.timeout(600)
-def test_scenario_choice_and_export(page, dashboard_url):
+def test_scenario_choice_and_download(page, dashboard_url, tmp_path):
     from playwright.sync_api import expect
 
     # choose another scenario from the list of configs/*.toml
@@ -490,21 +506,99 @@ def test_scenario_choice_and_export(page, dashboard_url):
     share = f"{wanted.funding.backbone_share:.0%} of funding"
     expect(page.locator(".ci-lever-backbone_share .ci-lever-value")).to_have_text(share)
 
-    # change a lever, export, and check the file holds exactly the page's settings
+    # change a lever: the download holds exactly the page's settings, and without
+    # --save-to nothing can be written on the server (no save button, no path to type)
     _type(page, "complementarity", "0.9")
     expect(page.locator(".ci-lever-complementarity .ci-lever-value")).to_have_text("0.90")
-    name = page.locator(".ci-export-name input")
-    name.fill("from_the_browser")
-    page.locator(".ci-export").click()
-    expect(page.locator(".ci-export-done")).to_contain_text("from_the_browser.toml")
-    path = dashboard_url["configs"] / "exported" / "from_the_browser.toml"
-    exported = load_config(path)
-    assert exported == exported_config(
-        wanted.with_values({"problem.complementarity": 0.9}), "from_the_browser", wanted)
-
-    # the same file, offered as a download
+    page.locator(".ci-export-name input").fill("from_the_browser")
+    assert page.locator(".ci-export").count() == 0
+    assert page.locator(".ci-export-path").count() == 0
     with page.expect_download() as download:
         page.locator(".ci-download").click()
     assert download.value.suggested_filename == "from_the_browser.toml"
-    assert Path(download.value.path()).read_text(encoding="utf-8") == path.read_text(
-        encoding="utf-8")
+    downloaded = tmp_path / "from_the_browser.toml"
+    download.value.save_as(downloaded)
+    assert load_config(downloaded) == exported_config(
+        wanted.with_values({"problem.complementarity": 0.9}), "from_the_browser", wanted)
+    assert sorted(p.name for p in dashboard_url["configs"].rglob("*")) == sorted(
+        p.name for p in CONFIGS.glob("*.toml"))
+
+
+@pytest.fixture(scope="module")
+def sharing_dashboard(tmp_path_factory):
+    """The dashboard started with --save-to, as a teacher would for a class."""
+    configs = tmp_path_factory.mktemp("shared_configs")
+    for path in CONFIGS.glob("*.toml"):
+        shutil.copy(path, configs / path.name)
+    saved = tmp_path_factory.mktemp("class_folder")
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/"
+    log_path = tmp_path_factory.mktemp("shared_server") / "server.log"
+    with open(log_path, "w") as log:
+        server = start_server(port, configs, log=log, save_to=saved)
+    try:
+        try:
+            wait_until_serving(server, url, timeout=START_TIMEOUT)
+        except (RuntimeError, TimeoutError) as err:
+            pytest.fail(f"{err}:\n{log_path.read_text()}")
+        yield {"url": url, "configs": configs, "saved": saved, "log": log_path}
+    finally:
+        stop_server(server)
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(600)
+def test_saving_on_a_shared_server_cannot_touch_anything_but_new_files(browser,
+                                                                        sharing_dashboard):
+    """Every attack a visitor might try by name: absolute paths, ~, .., an existing shipped
+    scenario, an existing saved one. Only new files in the --save-to folder appear."""
+    from playwright.sync_api import expect
+
+    shipped = {p.name: p.read_bytes() for p in sharing_dashboard["configs"].glob("*.toml")}
+    home_before = set(Path.home().iterdir())
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(UI_TIMEOUT)
+    page.goto(sharing_dashboard["url"])
+    page.get_by_text("Quarter 0 of 40").wait_for()
+    name = page.locator(".ci-export-name input")
+    for attack in ("configs/default", "/tmp/absolute", "~/x", "../../outside", "default",
+                   "écoles de Montréal"):
+        file_name = f"{safe_name(attack)}.toml"
+        name.fill(attack)
+        # the page has the new name (it says which file it will make) before saving
+        expect(page.get_by_text(f"Saves a new file {file_name}")).to_be_visible()
+        page.locator(".ci-export").click()
+        expect(page.locator(".ci-export-done")).to_contain_text(f"Saved {file_name}")
+    name.fill("default")  # saved once already: refused, not overwritten
+    expect(page.get_by_text("Saves a new file default.toml")).to_be_visible()
+    page.locator(".ci-export").click()
+    expect(page.locator(".ci-error")).to_contain_text("exists already")
+    saved = sorted(p.name for p in sharing_dashboard["saved"].iterdir())
+    assert saved == sorted(["configs_default.toml", "tmp_absolute.toml", "x.toml",
+                            "outside.toml", "default.toml", "écoles_de_Montréal.toml"])
+    assert {p.name: p.read_bytes() for p in sharing_dashboard["configs"].glob("*.toml")} == \
+        shipped
+    assert set(Path.home().iterdir()) == home_before
+    assert not Path("/tmp/absolute.toml").exists()
+    # a saved scenario is in the list at once, without reloading the page
+    page.locator(".ci-scenario").click()
+    option = page.get_by_role("option", name="saved/écoles_de_Montréal")
+    option.scroll_into_view_if_needed()
+    option.click()
+    expect(page.locator(".ci-step")).to_have_text("Quarter 0 of 40")
+    expect(page.locator(".ci-help").first).to_contain_text("Exported from the dashboard")
+    context.close()
+
+
+def test_serving_without_save_to_turns_saving_off(monkeypatch):
+    """A server started without --save-to must not inherit a save folder from its
+    environment."""
+    from collective_impact.dashboard import server
+
+    monkeypatch.setenv(SAVE_DIR_ENV, "/somewhere")
+    monkeypatch.setattr(server, "_check_port", lambda host, port: (_ for _ in ()).throw(
+        server.ServeError("stop here")))
+    with pytest.raises(server.ServeError, match="stop here"):
+        server.serve(port=8765)
+    assert SAVE_DIR_ENV not in os.environ
