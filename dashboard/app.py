@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -46,11 +47,14 @@ from collective_impact.dashboard.levers import (
 from collective_impact.dashboard.widgets import Echarts
 from collective_impact.model import Config, ConfigError
 
-FRAME_SECONDS = 0.15  # pause between frames while playing
+RUSH_SLICE = 0.4  # seconds of stepping between redraws while running to the end
 # Counts scenarios saved from any page (with --save-to); the scenario lists read it, so each
 # open page lists a newly saved file at once.
 SAVED_FILES = solara.reactive(0)
-SPEEDS = {"slow": 1, "medium": 2, "fast": 4}  # quarters per frame while playing
+# Play speeds: (quarters per picture, seconds between pictures). "narrate" leaves a teacher
+# a second a quarter; each step up is about three times faster than the one below.
+SPEEDS = {"narrate": (1, 1.0), "slow": (1, 0.3), "medium": (2, 0.15), "fast": (6, 0.05)}
+DEFAULT_SPEED = "slow"
 
 CSS = """
 .ci-page { max-width: 1280px; margin: 0 auto; padding: 4px 12px 40px 12px; }
@@ -137,10 +141,12 @@ def _try_change(make_config: Callable[[], Config], error, on_config, label: str 
 
 
 @solara.component
-def LeverControl(lever: Lever, config: Config, on_config: Callable[[Config], None]):
-    """A slider for quick moves and a box for exact values; a refused value is explained."""
+def LeverControl(lever: Lever, config: Config, on_config: Callable[[Config], None],
+                 resets: int = 0):
+    """A slider for quick moves and a box for exact values; a refused value is explained.
+    A good change or a Reset (``resets`` counts them) clears the message and the box."""
     error = solara.use_reactive(None)
-    solara.use_effect(lambda: error.set(None), [config])  # a good change clears the message
+    solara.use_effect(lambda: error.set(None), [config, resets])
     lo, hi, step = lever.slider
 
     def set_value(shown):
@@ -156,14 +162,21 @@ def LeverControl(lever: Lever, config: Config, on_config: Callable[[Config], Non
             solara.Text(lever.label, classes=["ci-lever-title"])
             solara.Text(lever.describe(config), classes=["ci-lever-value"])
         with solara.Row(style={"align-items": "center"}, gap="10px"):
-            slider = solara.v.Slider(v_model=lever.shown(config), min=lo, max=hi, step=step,
-                                     hide_details=True, thumb_label=True,
+            # The slider is held inside its window (a value beyond it, like Strive's $50 M,
+            # puts it at the end, where the browser would clamp it behind our back and keep
+            # it there); the typed box is a new widget whenever the value changes, so it
+            # never keeps a refused text.
+            shown = lever.shown(config)
+            slider = solara.v.Slider(v_model=min(max(shown, lo), hi), min=lo, max=hi,
+                                     step=step, hide_details=True, thumb_label=True,
                                      class_=f"ci-slider ci-slider-{name}",
-                                     style_="flex: 1 1 auto;")
+                                     style_="flex: 1 1 auto;",
+                                     attributes={"aria-label": lever.label})
             solara.v.use_event(slider, "change", lambda *args: set_value(args[-1]))
-            solara.InputText("", value=_typed_text(lever, config), on_value=typed, dense=True,
-                             error=bool(error.value), classes=["ci-input", f"ci-input-{name}"],
-                             hide_details=True)
+            solara.InputText(f"{lever.label} (type a value)", value=_typed_text(lever, config),
+                             on_value=typed, dense=True, error=bool(error.value),
+                             classes=["ci-input", f"ci-input-{name}"],
+                             hide_details=True).key(f"input-{name}-{shown}-{resets}")
         solara.Text(lever.help, classes=["ci-help"])
         if error.value:
             solara.Error(error.value, dense=True, classes=["ci-error"])
@@ -184,8 +197,9 @@ def ScenarioPicker(name: str, description: str, on_pick: Callable[[str], None], 
 
 
 @solara.component
-def SeedControl(config: Config, on_config: Callable[[Config], None]):
+def SeedControl(config: Config, on_config: Callable[[Config], None], resets: int = 0):
     error = solara.use_reactive(None)
+    solara.use_effect(lambda: error.set(None), [config, resets])  # as for the levers
 
     def typed(text):
         _try_change(lambda: apply_typed(config, SEED, text or ""), error, on_config)
@@ -198,7 +212,8 @@ def SeedControl(config: Config, on_config: Callable[[Config], None]):
         with solara.Row(style={"align-items": "center"}, gap="10px"):
             solara.InputText("Seed", value=str(config.run.seed), on_value=typed, dense=True,
                              error=bool(error.value), classes=["ci-input-seed"],
-                             hide_details=True, style={"max-width": "140px"})
+                             hide_details=True, style={"max-width": "140px"}).key(
+                f"seed-{config.run.seed}-{resets}")
             solara.Button("New world", icon_name="mdi-dice-multiple", on_click=new_world,
                           text=True, color="primary")
         solara.Text(SEED.help, classes=["ci-help"])
@@ -259,7 +274,8 @@ def ExportPanel(config: Config, base: Config):
 
 # ------------------------------------------------------------------ the main area
 @solara.component
-def Controls(snap: Snapshot, playing, speed, on_step, on_end, on_reset):
+def Controls(snap: Snapshot, playing, speed, on_step, on_end, on_reset,
+             rushing: bool = False):
     with solara.Card(classes=["ci-card"], elevation=1):
         with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}, gap="10px"):
             with solara.Column(gap="0px", style={"min-width": "170px"}):
@@ -269,16 +285,17 @@ def Controls(snap: Snapshot, playing, speed, on_step, on_end, on_reset):
             solara.Button("Reset", icon_name="mdi-restart", on_click=on_reset, outlined=True,
                           classes=["ci-reset"], small=True)
             solara.Button("Step", icon_name="mdi-step-forward", on_click=on_step,
-                          color="primary", disabled=playing.value or snap.at_end,
+                          color="primary", disabled=playing.value or snap.at_end or rushing,
                           classes=["ci-step-button"], small=True)
             solara.Button("Pause" if playing.value else "Play",
                           icon_name="mdi-pause" if playing.value else "mdi-play",
                           on_click=lambda: playing.set(not playing.value), color="primary",
-                          disabled=snap.at_end and not playing.value, classes=["ci-play"],
-                          small=True)
-            solara.Button("Run to the end", icon_name="mdi-skip-forward", on_click=on_end,
-                          color="primary", disabled=playing.value or snap.at_end,
-                          classes=["ci-run-end"], small=True)
+                          disabled=(snap.at_end and not playing.value) or rushing,
+                          classes=["ci-play"], small=True)
+            solara.Button("Running…" if rushing else "Run to the end",
+                          icon_name="mdi-skip-forward", on_click=on_end, color="primary",
+                          disabled=playing.value or snap.at_end or rushing,
+                          loading=rushing, classes=["ci-run-end"], small=True)
             solara.v.Spacer()
             with solara.Row(style={"align-items": "center"}, gap="6px"):
                 solara.Text("Speed", classes=["ci-sub"])
@@ -299,32 +316,45 @@ def ArmCard(snap: Snapshot, arm: str):
         with solara.Row(style={"align-items": "baseline"}, gap="12px"):
             solara.Text(f"{now.composite_index:.4f}", classes=["ci-big", f"ci-composite-{arm}"])
             solara.Text(f"composite index ({change:+.4f} since quarter 0)", classes=["ci-sub"])
-        with solara.Columns([1, 1, 1, 1], gutters_dense=True):
-            for label, value in (
-                ("indicators improved",
-                 f"{int(now.indicators_improved)} of {int(now.indicators_total)}"),
-                ("trust", f"{now.trust:.2f}"),
-                ("taking part", f"{now.participation:.0%}"),
-                ("backbone", "none" if bb is None else f"${bb / 1e6:,.2f} M"),
-            ):
+        indicators = ("indicators improved",
+                      f"{int(now.indicators_improved)} of {int(now.indicators_total)}")
+        if arm == "isolated":  # no collaborative to trust or join, no backbone
+            cells = (indicators, ("services this quarter", f"{int(now.services):,}"),
+                     ("programs", f"${now.program_spending / 1e6:,.2f} M"))
+        else:
+            cells = (indicators, ("trust", f"{now.trust:.2f}"),
+                     ("taking part", f"{now.participation:.0%}"),
+                     ("backbone", "none" if bb is None else f"${bb / 1e6:,.2f} M"))
+        with solara.Columns([1] * len(cells), gutters_dense=True):
+            for label, value in cells:
                 with solara.Column(gap="0px"):
                     solara.Text(value, classes=["ci-num", f"ci-{arm}-{label.split()[0]}"])
                     solara.Text(label, classes=["ci-sub"])
 
 
+def headline_words(snap: Snapshot) -> str:
+    """The result in plain, relative words: the gap against what isolated organizations
+    changed since quarter 0, and what the connective tissue cost."""
+    iso_now, col_now = snap.latest("isolated"), snap.latest("collective")
+    diff = col_now.composite_index - iso_now.composite_index
+    lead = "ahead of" if diff > 0.0005 else "behind" if diff < -0.0005 else "level with"
+    cost = float(col_now.backbone_spending + col_now.participation_cost_spending)
+    pool = float(col_now.funding_pool) or 1.0
+    return (f"After {snap.step} quarters ({snap.step / 4:g} years), collective impact is "
+            f"**{lead}** isolated impact: composite index {col_now.composite_index:.4f} "
+            f"against {iso_now.composite_index:.4f}, a gap of {diff:+.4f} on a 0-1 scale. "
+            f"This quarter the connective tissue (backbone and partners' working-group "
+            f"time) took {cost / pool:.0%} of the funding, so collective impact bought "
+            f"{int(col_now.services):,} services against {int(iso_now.services):,}.")
+
+
 @solara.component
 def Scoreboard(snap: Snapshot):
-    iso = snap.latest("isolated").composite_index
-    col = snap.latest("collective").composite_index
-    diff = col - iso
     if snap.step == 0:
         headline = ("Quarter 0: both sides start from the same world. "
                     "Press Step, Play or Run to the end.")
     else:
-        lead = ("ahead of" if diff > 0.0005 else "behind" if diff < -0.0005 else "level with")
-        headline = (f"After {snap.step} quarters, collective impact is **{lead}** isolated "
-                    f"impact: composite index {col:.4f} vs {iso:.4f} "
-                    f"(difference {diff:+.4f}).")
+        headline = headline_words(snap)
     Prose(headline, classes=["ci-headline"])
     with solara.Columns([1, 1]):
         for arm in ARMS:
@@ -345,11 +375,14 @@ def Page():
     paired = solara.use_reactive(solara.use_memo(lambda: PairedRun(start[1]), []))
     version = solara.use_reactive(0)  # bumped after every step, so the page redraws
     playing = solara.use_reactive(False)
-    speed = solara.use_reactive(next(iter(SPEEDS)))
+    rushing = solara.use_reactive(False)  # "Run to the end" under way
+    resets = solara.use_reactive(0)  # Reset re-creates the controls: no refusal survives it
+    speed = solara.use_reactive(DEFAULT_SPEED)
     measure = solara.use_reactive("on_track")
 
     def restart(new: Config):
         playing.set(False)
+        rushing.set(False)
         config.set(new)
         paired.set(PairedRun(new))
 
@@ -365,27 +398,45 @@ def Page():
         base.set(loaded)
         restart(loaded)
 
+    def reset():
+        resets.set(resets.value + 1)
+        restart(config.value)
+
     def step_once():
         paired.value.step(1)
         version.set(version.value + 1)
 
     def run_to_end():
         playing.set(False)
-        paired.value.run_to_end()
-        version.set(version.value + 1)
+        rushing.set(True)
 
     async def play_loop():
         # On the server's event loop, not in a thread: between frames the loop is free to
         # handle the user's clicks (Pause, Reset) right away.
         run = paired.value
         while playing.value:
-            if run.step(SPEEDS[speed.value]) == 0:
+            quarters, pause = SPEEDS[speed.value]
+            if run.step(quarters) == 0:
                 playing.set(False)
                 break
             version.set(version.value + 1)
-            await asyncio.sleep(FRAME_SECONDS)
+            await asyncio.sleep(pause)
+
+    async def rush_loop():
+        # "Run to the end" in slices of about RUSH_SLICE seconds, redrawing between them,
+        # so a long run shows its progress and the page stays responsive.
+        run = paired.value
+        while rushing.value and not run.at_end:
+            started = time.monotonic()
+            while not run.at_end and time.monotonic() - started < RUSH_SLICE:
+                run.step(1)
+            version.set(version.value + 1)
+            await asyncio.sleep(0)
+        rushing.set(False)
 
     solara.lab.use_task(play_loop, dependencies=[playing.value, paired.value],
+                        prefer_threaded=False)
+    solara.lab.use_task(rush_loop, dependencies=[rushing.value, paired.value],
                         prefer_threaded=False)
     snap = solara.use_memo(lambda: paired.value.snapshot(), [paired.value, version.value])
 
@@ -397,9 +448,9 @@ def Page():
                            pick_error.value)
             solara.Text("Funder's levers", classes=["ci-side-title"])
             for lever in LEVERS:
-                LeverControl(lever, config.value, restart)
+                LeverControl(lever, config.value, restart, resets.value)
             solara.Text("World", classes=["ci-side-title"])
-            SeedControl(config.value, restart)
+            SeedControl(config.value, restart, resets.value)
             solara.Text("Export this scenario", classes=["ci-side-title"])
             ExportPanel(config.value, base.value).key(f"export-{scenario.value}")
 
@@ -410,8 +461,7 @@ def Page():
             with solara.Card(classes=["ci-card"], elevation=0, style={"background": "#f4f7fa"}):
                 solara.Text("How to use this page", classes=["ci-label"])
                 Prose(HOW_TO, classes=["ci-caption"])
-        Controls(snap, playing, speed, step_once, run_to_end,
-                 lambda: restart(config.value))
+        Controls(snap, playing, speed, step_once, run_to_end, reset, rushing.value)
         Scoreboard(snap)
         with solara.Columns([1, 1]):
             with Panel("Composite index over time", "composite"):

@@ -44,6 +44,7 @@ class Lever:
     scale: float = 1.0
     integer: bool = False
     help: str = ""
+    percent: bool = False  # a share that may also be typed as a percentage ('12%')
 
     def shown(self, config: Config) -> float | int:
         """The lever's current value in the unit shown on the page."""
@@ -90,6 +91,7 @@ LEVERS: tuple[Lever, ...] = (
     Lever("funding.pool", "Total funding", (0.5, 40.0, 0.5), unit="$ M per quarter", scale=1e6,
           help="Dollars all funders put in each quarter, for programs and the backbone together."),
     Lever("funding.backbone_share", "Backbone share (connective tissue)", (0.0, 0.9, 0.01),
+          percent=True,
           help="Part of the funding paid to a backbone organization that coordinates the "
                "others. 0 means no backbone."),
     Lever("organizations.count", "Number of organizations", (5, 300, 1), integer=True,
@@ -170,6 +172,10 @@ def apply_typed(config: Config, lever: Lever, text: str) -> Config:
     """
     typed = str(text).strip()
     allowed = f"Allowed: {lever.allowed(config)}."
+    if typed.endswith("%") and not lever.percent:
+        unit = f" in {lever.unit}" if lever.unit else ""
+        raise ConfigError(f"{lever.label}: '{typed}' is a percentage; type the value{unit}. "
+                          f"{allowed}")
     try:
         shown = parse_number(typed)
     except ConfigError:

@@ -441,7 +441,8 @@ def test_page_runs_both_arms_and_updates_live(page, tmp_path):
     assert _number(page, ".ci-composite-isolated") != start
     for chart, before in pictures.items():
         assert _canvas(page, chart) != before, f"the {chart} chart did not change"
-    expect(page.get_by_text(re.compile(r"After 3 quarters, collective impact is"))).to_be_visible()
+    expect(page.get_by_text(re.compile(
+        r"After 3 quarters \(0.75 years\), collective impact is"))).to_be_visible()
 
     # play, then pause: the counter keeps moving on its own
     page.locator(".ci-play").click()
@@ -602,3 +603,65 @@ def test_serving_without_save_to_turns_saving_off(monkeypatch):
     with pytest.raises(server.ServeError, match="stop here"):
         server.serve(port=8765)
     assert SAVE_DIR_ENV not in os.environ
+
+
+def test_a_percentage_is_refused_where_the_lever_is_not_a_share(small):
+    with pytest.raises(ConfigError, match=r"'40%' is a percentage; type the value in \$ M"):
+        apply_typed(small, LEVER_BY_KEY["funding.pool"], "40%")
+    assert apply_typed(small, LEVER_BY_KEY["funding.backbone_share"], "12%") \
+        .funding.backbone_share == pytest.approx(0.12)
+
+
+def test_headline_says_the_gap_and_what_the_connective_tissue_cost(small):
+    from collective_impact.dashboard.app import headline_words
+
+    run = PairedRun(small)
+    run.step(4)
+    words = headline_words(run.snapshot())
+    assert "After 4 quarters (1 years)" in words or "After 4 quarters (1 year" in words
+    assert re.search(r"collective impact is \*\*(ahead of|behind|level with)\*\*", words)
+    assert re.search(r"took \d+% of the funding", words)
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(600)
+def test_controls_never_keep_stale_values_and_long_runs_show_progress(page):
+    from playwright.sync_api import expect
+
+    funding = page.locator(".ci-slider-pool [role=slider]")
+    # a scenario beyond the slider's window, then back: the slider follows the value
+    page.locator(".ci-scenario").click()
+    page.get_by_role("option", name="strive", exact=True).click()
+    expect(page.locator(".ci-lever-pool .ci-lever-value")).to_have_text("$50.0 M per quarter")
+    expect(funding).to_have_attribute("aria-valuenow", "40")  # the end of its window
+    page.locator(".ci-scenario").click()
+    page.get_by_role("option", name="default", exact=True).click()
+    expect(page.locator(".ci-lever-pool .ci-lever-value")).to_have_text("$5.0 M per quarter")
+    expect(funding).to_have_attribute("aria-valuenow", "5")
+
+    # a refused text and a refused seed do not survive Reset
+    _type(page, "count", "lots")
+    expect(page.locator(".ci-lever-count .ci-error")).to_be_visible()
+    page.locator(".ci-input-seed input").fill("-5")
+    page.locator(".ci-input-seed input").press("Enter")
+    expect(page.locator(".ci-lever-seed .ci-error")).to_be_visible()
+    page.locator(".ci-reset").click()
+    expect(page.locator(".ci-error")).to_have_count(0)
+    expect(page.locator(".ci-input-count input")).to_have_value("60")
+    expect(page.locator(".ci-input-seed input")).to_have_value("1")
+
+    # '40%' in total funding is refused, not read as $0.4 M
+    _type(page, "pool", "40%")
+    expect(page.locator(".ci-lever-pool .ci-error")).to_contain_text("is a percentage")
+    expect(page.locator(".ci-lever-pool .ci-lever-value")).to_have_text("$5.0 M per quarter")
+
+    # a long run: the page says it is running, buttons are off, the counter moves
+    _type(page, "steps", "400")
+    expect(page.locator(".ci-step")).to_have_text("Quarter 0 of 400")
+    page.locator(".ci-run-end").click()
+    expect(page.locator(".ci-run-end")).to_contain_text("Running")
+    expect(page.locator(".ci-step-button")).to_be_disabled()
+    expect(page.locator(".ci-play")).to_be_disabled()
+    expect(page.locator(".ci-step")).to_have_text(re.compile(r"Quarter [1-9]\d* of 400"))
+    expect(page.locator(".ci-step")).to_have_text("Quarter 400 of 400", timeout=180_000)
+    expect(page.locator(".ci-run-end")).to_contain_text("Run to the end")
