@@ -465,7 +465,8 @@ def Page():
         Scoreboard(snap)
         with solara.Columns([1, 1]):
             with Panel("Composite index over time", "composite"):
-                Chart(charts.composite_option, snap, "composite", 330)
+                Chart(charts.composite_option, snap, "composite", 300)
+                Chart(charts.gap_option, snap, "gap", 170)
             with Panel("More numbers", "scoreboard"):
                 NumbersTable(snap)
         with Panel("Organizations: silos and connective tissue", "network"):

@@ -56,7 +56,10 @@ CAPTIONS: dict[str, Caption] = {
     ),
     "composite": Caption(
         what="The composite index over time: orange for isolated impact, blue for collective "
-             "impact. The dotted line is where both started.",
+             "impact. The dotted line is where both started. Below it, the gap between them, "
+             "quarter by quarter: blue bars where collective impact is ahead, orange where it "
+             "is behind, with the deepest dip and the quarter it pulls ahead (if it does) "
+             "marked.",
         notice="Building trust and a shared data system takes years, and the data system "
                "matures only as fast as partners actually share. Does the blue line ever "
                "catch up, and when?",

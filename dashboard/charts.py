@@ -133,6 +133,57 @@ def composite_option(snap: Snapshot) -> dict:
         xAxis=_quarter_axis(snap), yAxis=_value_axis(name="composite index", nameGap=14))
 
 
+def gap_story(snap: Snapshot) -> dict:
+    """The gap (collective minus isolated composite index) quarter by quarter, its lowest
+    point (the dip) and the first quarter from which collective stays ahead (None if it
+    never pulls ahead in the quarters run so far)."""
+    gap = (snap.results["collective"].composite_index.to_numpy()
+           - snap.results["isolated"].composite_index.to_numpy())
+    steps = snap.results["collective"].step.to_numpy()
+    if len(gap) < 2:
+        return {"steps": steps, "gap": gap, "dip": None, "ahead_from": None}
+    low = int(gap[1:].argmin()) + 1
+    behind = [i for i in range(1, len(gap)) if gap[i] <= 0]
+    ahead_from = (behind[-1] + 1 if behind else 1) if gap[-1] > 0 else None
+    dip = (int(steps[low]), float(gap[low])) if gap[low] < 0 else None
+    return {"steps": steps, "gap": gap, "dip": dip,
+            "ahead_from": int(steps[ahead_from]) if ahead_from is not None else None}
+
+
+def gap_option(snap: Snapshot) -> dict:
+    """Collective minus isolated over time, zero marked, bars above (ahead) in blue and below
+    (behind) in orange, with the dip and the quarter collective pulls ahead labelled: the
+    whole story on one scale that makes a small gap visible."""
+    story = gap_story(snap)
+    data = [[int(s), round(float(g), 5)] for s, g in
+            zip(story["steps"][1:], story["gap"][1:], strict=True)]
+    bars = {"type": "bar", "name": "collective minus isolated", "data": [
+        {"value": point, "itemStyle": {"color": ARM_COLORS["collective" if point[1] > 0
+                                                          else "isolated"]}}
+        for point in data], "barCategoryGap": "10%", "emphasis": {"disabled": True}}
+    marks = []
+    if story["dip"] is not None:
+        q, g = story["dip"]
+        marks.append({"coord": [q, round(g, 5)], "value": f"dip: {g:+.4f} at quarter {q}",
+                      "label": {"position": "bottom"}})
+    if story["ahead_from"] is not None:
+        q = story["ahead_from"]
+        marks.append({"coord": [q, 0], "value": f"ahead from quarter {q}",
+                      "label": {"position": "top"}})
+    if marks:
+        bars["markPoint"] = {"silent": True, "symbol": "pin", "symbolSize": 18, "data": [
+            {**m, "itemStyle": {"color": BACKBONE_COLOR},
+             "label": {**m["label"], "formatter": m["value"], "color": TEXT, "fontSize": 11}}
+            for m in marks]}
+    return _base(
+        tooltip=_tooltip(),
+        series=[bars], graphic=_waiting(snap),
+        grid={"left": 58, "right": 24, "top": 30, "bottom": 40},
+        xAxis=_quarter_axis(snap),
+        yAxis=_value_axis(name="collective minus isolated", scale=False,
+                          splitLine={"lineStyle": {"color": GRID_LINE}}))
+
+
 AREA_MEASURES = {
     "on_track": ("on_track_{}", "share on track", 100.0, 1, "{value}%", "{:.1f}%"),
     "mean": ("mean_{}", "average status", 1.0, 3, None, "{:.3f}"),

@@ -665,3 +665,26 @@ def test_controls_never_keep_stale_values_and_long_runs_show_progress(page):
     expect(page.locator(".ci-step")).to_have_text(re.compile(r"Quarter [1-9]\d* of 400"))
     expect(page.locator(".ci-step")).to_have_text("Quarter 400 of 400", timeout=180_000)
     expect(page.locator(".ci-run-end")).to_contain_text("Run to the end")
+
+
+def test_gap_story_marks_the_dip_and_the_quarter_collective_pulls_ahead():
+    from types import SimpleNamespace
+
+    def snap_of(gaps):
+        steps = list(range(len(gaps)))
+        iso = pd.DataFrame({"step": steps, "composite_index": [0.5] * len(gaps)})
+        col = pd.DataFrame({"step": steps, "composite_index": [0.5 + g for g in gaps]})
+        return SimpleNamespace(results={"isolated": iso, "collective": col}, step=len(gaps) - 1,
+                               horizon=len(gaps) - 1)
+
+    story = charts.gap_story(snap_of([0.0, -0.001, -0.003, -0.002, 0.001, -0.0005, 0.002,
+                                      0.004]))
+    assert story["dip"] == (2, pytest.approx(-0.003))
+    assert story["ahead_from"] == 6  # ahead from quarter 6 on, after a relapse at 5
+    never = charts.gap_story(snap_of([0.0, -0.001, -0.002, -0.002]))
+    assert never["ahead_from"] is None and never["dip"] == (2, pytest.approx(-0.002))
+    option = charts.gap_option(snap_of([0.0, -0.001, 0.002]))
+    colors = [bar["itemStyle"]["color"] for bar in option["series"][0]["data"]]
+    assert colors == [charts.ARM_COLORS["isolated"], charts.ARM_COLORS["collective"]]
+    labels = [m["label"]["formatter"] for m in option["series"][0]["markPoint"]["data"]]
+    assert labels == ["dip: -0.0010 at quarter 1", "ahead from quarter 2"]
