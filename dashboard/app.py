@@ -196,6 +196,31 @@ def ScenarioPicker(name: str, description: str, on_pick: Callable[[str], None], 
         solara.Error(message, dense=True, classes=["ci-error"])
 
 
+CONDITION_WORDS = {
+    "common_agenda": ("Common agenda", "partners agree where to push"),
+    "shared_measurement": ("Shared measurement", "one data system, matched records"),
+    "mutually_reinforcing": ("Mutually reinforcing activities",
+                             "referrals; each partner where it is good"),
+    "continuous_communication": ("Continuous communication", "dialogue that builds trust"),
+    "backbone": ("Backbone organization", "paid staff for all of this"),
+}
+
+
+@solara.component
+def ConditionSwitches(config: Config, on_config: Callable[[Config], None]):
+    """Kania and Kramer's five conditions, each a switch (the collective side only)."""
+    for condition, (label, words) in CONDITION_WORDS.items():
+        key = f"conditions.{condition}"
+
+        def toggle(on, key=key):
+            on_config(config.with_values({key: bool(on)}))
+
+        box = solara.v.Checkbox(label=f"{label}: {words}", v_model=bool(config.get(key)),
+                                dense=True, hide_details=True,
+                                class_=f"ci-condition ci-condition-{condition}")
+        solara.v.use_event(box, "change", lambda *args, toggle=toggle: toggle(args[-1]))
+
+
 @solara.component
 def SeedControl(config: Config, on_config: Callable[[Config], None], resets: int = 0):
     error = solara.use_reactive(None)
@@ -449,6 +474,8 @@ def Page():
             solara.Text("Funder's levers", classes=["ci-side-title"])
             for lever in LEVERS:
                 LeverControl(lever, config.value, restart, resets.value)
+            solara.Text("The five conditions", classes=["ci-side-title"])
+            ConditionSwitches(config.value, restart)
             solara.Text("World", classes=["ci-side-title"])
             SeedControl(config.value, restart, resets.value)
             solara.Text("Export this scenario", classes=["ci-side-title"])

@@ -688,3 +688,17 @@ def test_gap_story_marks_the_dip_and_the_quarter_collective_pulls_ahead():
     assert colors == [charts.ARM_COLORS["isolated"], charts.ARM_COLORS["collective"]]
     labels = [m["label"]["formatter"] for m in option["series"][0]["markPoint"]["data"]]
     assert labels == ["dip: -0.0010 at quarter 1", "ahead from quarter 2"]
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(600)
+def test_the_five_conditions_are_switches(page):
+    from playwright.sync_api import expect
+
+    expect(page.locator(".ci-condition")).to_have_count(5)
+    expect(page.locator(".ci-collective-backbone")).to_have_text("$0.25 M")
+    page.locator(".ci-condition-backbone input").click(force=True)
+    expect(page.locator(".ci-collective-backbone")).to_have_text("none")
+    expect(page.locator(".ci-step")).to_have_text("Quarter 0 of 40")  # a change restarts
+    page.locator(".ci-condition-backbone input").click(force=True)
+    expect(page.locator(".ci-collective-backbone")).to_have_text("$0.25 M")
