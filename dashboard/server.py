@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import warnings
 from pathlib import Path
 
 from collective_impact.dashboard.levers import CONFIGS_ENV, SAVE_DIR_ENV
@@ -66,6 +67,9 @@ def serve(host: str = "127.0.0.1", port: int = DEFAULT_PORT, configs: str | Path
     os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")
     os.environ.setdefault("SOLARA_THEME_SHOW_BANNER", "False")
     os.environ.setdefault("SOLARA_THEME_TITLE", "Isolated vs collective impact")
+    # Served over plain http on this machine, Solara falls back to SameSite=Lax cookies,
+    # which is right here; its warning about it would print for every new browser.
+    warnings.filterwarnings("ignore", message="Cookies with samesite=none require https")
     if port == 0:
         port = free_port(host)
     _check_port(host, port)

@@ -523,6 +523,7 @@ def test_scenario_choice_and_download(page, dashboard_url, tmp_path):
         wanted.with_values({"problem.complementarity": 0.9}), "from_the_browser", wanted)
     assert sorted(p.name for p in dashboard_url["configs"].rglob("*")) == sorted(
         p.name for p in CONFIGS.glob("*.toml"))
+    assert "samesite" not in dashboard_url["log"].read_text().lower(), "a cookie warning"
 
 
 @pytest.fixture(scope="module")
