@@ -27,7 +27,7 @@ import solara
 
 from collective_impact.dashboard import charts, network
 from collective_impact.dashboard.arms import ARM_TITLES, ARMS, PairedRun, Snapshot
-from collective_impact.dashboard.captions import CAPTIONS, HOW_TO, INTRO
+from collective_impact.dashboard.captions import CAPTIONS, HOW_TO, INTRO, LEAD
 from collective_impact.dashboard.levers import (
     LEVERS,
     SEED,
@@ -84,6 +84,20 @@ CSS = """
 .ci-lever-value { font-size: 13px; color: #0072B2; font-weight: 600; }
 .ci-help { font-size: 12px; color: #666; line-height: 1.35; }
 .ci-input { max-width: 96px; }
+/* Phones: the menu drawer leaves part of the page and its menu button in view. */
+@media (max-width: 600px) {
+  .v-navigation-drawer { width: 85vw !important; min-width: 0 !important;
+                         max-width: 340px !important; top: 56px !important;
+                         height: calc(100vh - 56px) !important;
+                         background-color: #fff !important; }
+  .v-app-bar { z-index: 10 !important; }  /* above the drawer's shade: the menu button works */
+  .ci-big { font-size: 24px; }
+  .ci-page { padding: 4px 4px 40px 4px; }
+}
+.ci-lead { margin: 6px 4px 2px 4px; }
+/* The typed boxes' names are for screen readers; the lever's title is shown above them. */
+.ci-input .v-label { position: absolute !important; width: 1px; height: 1px;
+                     overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 .ci-side-title { font-size: 13px; font-weight: 700; color: #444; text-transform: uppercase;
                  letter-spacing: .05em; margin: 14px 0 6px 0; }
 """
@@ -350,9 +364,9 @@ def ArmCard(snap: Snapshot, arm: str):
             cells = (indicators, ("trust", f"{now.trust:.2f}"),
                      ("taking part", f"{now.participation:.0%}"),
                      ("backbone", "none" if bb is None else f"${bb / 1e6:,.2f} M"))
-        with solara.Columns([1] * len(cells), gutters_dense=True):
+        with solara.Row(gap="14px", style={"flex-wrap": "wrap"}):
             for label, value in cells:
-                with solara.Column(gap="0px"):
+                with solara.Column(gap="0px", style={"min-width": "88px"}):
                     solara.Text(value, classes=["ci-num", f"ci-{arm}-{label.split()[0]}"])
                     solara.Text(label, classes=["ci-sub"])
 
@@ -381,7 +395,7 @@ def Scoreboard(snap: Snapshot):
     else:
         headline = headline_words(snap)
     Prose(headline, classes=["ci-headline"])
-    with solara.Columns([1, 1]):
+    with solara.ColumnsResponsive(12, medium=6):  # side by side from tablet width up
         for arm in ARMS:
             ArmCard(snap, arm)
 
@@ -483,14 +497,20 @@ def Page():
 
     # ---- the main area: what happens
     with solara.Column(classes=["ci-page"], gap="0px"):
-        with solara.Columns([3, 2]):
-            Prose(INTRO, classes=["ci-intro"])
-            with solara.Card(classes=["ci-card"], elevation=0, style={"background": "#f4f7fa"}):
-                solara.Text("How to use this page", classes=["ci-label"])
-                Prose(HOW_TO, classes=["ci-caption"])
+        # The question in one line; the full introduction folds away, so that the controls
+        # and the result fit the first screen of a projector (1280 x 720).
+        Prose(LEAD, classes=["ci-intro", "ci-lead"])
+        with solara.Details(summary="About this page: what it shows and how to use it",
+                            expand=False):
+            with solara.ColumnsResponsive(12, large=[7, 5]):
+                Prose(INTRO, classes=["ci-intro"])
+                with solara.Card(classes=["ci-card"], elevation=0,
+                                 style={"background": "#f4f7fa"}):
+                    solara.Text("How to use this page", classes=["ci-label"])
+                    Prose(HOW_TO, classes=["ci-caption"])
         Controls(snap, playing, speed, step_once, run_to_end, reset, rushing.value)
         Scoreboard(snap)
-        with solara.Columns([1, 1]):
+        with solara.ColumnsResponsive(12, xlarge=6):  # two charts a row only when wide
             with Panel("Composite index over time", "composite"):
                 Chart(charts.composite_option, snap, "composite", 300)
                 Chart(charts.gap_option, snap, "gap", 170)

@@ -6,6 +6,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+LEAD = """
+**Can organizations achieve more together than working alone?** Two versions of one
+community, side by side: **isolated impact** (orange) and **collective impact** (blue), with
+a backbone organization paid from the same money.
+"""
+
 INTRO = """
 **Can a group of organizations achieve more together than the same organizations working
 alone?** This page runs two versions of one community side by side.

@@ -703,3 +703,40 @@ def test_the_five_conditions_are_switches(page):
     expect(page.locator(".ci-step")).to_have_text("Quarter 0 of 40")  # a change restarts
     page.locator(".ci-condition-backbone input").click(force=True)
     expect(page.locator(".ci-collective-backbone")).to_have_text("$0.25 M")
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("size", ["projector", "tablet", "phone"])
+def test_layout_works_on_projector_tablet_and_phone(browser, dashboard_url, tmp_path, size):
+    from playwright.sync_api import expect
+
+    width, height = {"projector": (1280, 720), "tablet": (1024, 768), "phone": (390, 844)}[size]
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.set_default_timeout(UI_TIMEOUT)
+    page.goto(dashboard_url["url"])
+    page.get_by_text("Quarter 0 of 40").wait_for()
+    menu = page.locator(".v-app-bar__nav-icon")
+    if size == "phone":
+        # the menu drawer leaves its button and part of the page in view
+        drawer = page.locator(".v-navigation-drawer").first
+        if drawer.bounding_box()["x"] >= 0 and drawer.is_visible():
+            assert drawer.bounding_box()["width"] < width
+        menu.click()  # fails if something covers the button
+        page.wait_for_timeout(500)
+    page.locator(".ci-run-end").scroll_into_view_if_needed()
+    page.locator(".ci-run-end").click()
+    expect(page.locator(".ci-step")).to_have_text("Quarter 40 of 40")
+    _wait_drawn(page, "composite")
+    page.screenshot(path=str(tmp_path / f"{size}.png"))
+    chart = page.locator(".ci-chart-composite").bounding_box()
+    headline = page.locator(".ci-headline").bounding_box()
+    number = page.locator(".ci-isolated-indicators").bounding_box()
+    if size == "projector":  # the result is on the first screen after Run to the end
+        assert headline["y"] + headline["height"] <= height
+    if size in ("projector", "tablet"):
+        assert chart["width"] >= 380, chart
+    assert number["width"] >= 40 and number["height"] < 40, number  # not a letter per line
+    assert chart["width"] <= width
+    context.close()
