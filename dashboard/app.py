@@ -37,6 +37,7 @@ from collective_impact.dashboard.levers import (
     configs_dir,
     exported_config,
     load_scenario,
+    run_label,
     safe_name,
     save_dir,
     save_path,
@@ -48,6 +49,7 @@ from collective_impact.dashboard.widgets import Echarts
 from collective_impact.model import Config, ConfigError
 
 RUSH_SLICE = 0.4  # seconds of stepping between redraws while running to the end
+MAX_PINS = 5
 # Counts scenarios saved from any page (with --save-to); the scenario lists read it, so each
 # open page lists a newly saved file at once.
 SAVED_FILES = solara.reactive(0)
@@ -134,7 +136,7 @@ def Panel(title: str, caption: str, children=[]):  # noqa: B006 - reacton's chil
 
 
 @solara.component
-def Chart(build: Callable, snap: Snapshot, name: str, height: int, option: str | None = None):
+def Chart(build: Callable, snap: Snapshot, name: str, height: int, option=None):
     """An ECharts chart drawn by the browser; its option is rebuilt when the run moves."""
     figure = solara.use_memo(lambda: build(snap) if option is None else build(snap, option),
                              [snap, option])
@@ -223,16 +225,19 @@ CONDITION_WORDS = {
 @solara.component
 def ConditionSwitches(config: Config, on_config: Callable[[Config], None]):
     """Kania and Kramer's five conditions, each a switch (the collective side only)."""
-    for condition, (label, words) in CONDITION_WORDS.items():
-        key = f"conditions.{condition}"
+    for condition in CONDITION_WORDS:
+        ConditionSwitch(condition, config, on_config)
 
-        def toggle(on, key=key):
-            on_config(config.with_values({key: bool(on)}))
 
-        box = solara.v.Checkbox(label=f"{label}: {words}", v_model=bool(config.get(key)),
-                                dense=True, hide_details=True,
-                                class_=f"ci-condition ci-condition-{condition}")
-        solara.v.use_event(box, "change", lambda *args, toggle=toggle: toggle(args[-1]))
+@solara.component
+def ConditionSwitch(condition: str, config: Config, on_config: Callable[[Config], None]):
+    label, words = CONDITION_WORDS[condition]
+    key = f"conditions.{condition}"
+    box = solara.v.Checkbox(label=f"{label}: {words}", v_model=bool(config.get(key)),
+                            dense=True, hide_details=True,
+                            class_=f"ci-condition ci-condition-{condition}")
+    solara.v.use_event(box, "change",
+                       lambda *args: on_config(config.with_values({key: bool(args[-1])})))
 
 
 @solara.component
@@ -416,6 +421,7 @@ def Page():
     playing = solara.use_reactive(False)
     rushing = solara.use_reactive(False)  # "Run to the end" under way
     resets = solara.use_reactive(0)  # Reset re-creates the controls: no refusal survives it
+    pins = solara.use_reactive([])  # (label, gap by quarter) of runs pinned for comparison
     speed = solara.use_reactive(DEFAULT_SPEED)
     measure = solara.use_reactive("on_track")
 
@@ -436,6 +442,12 @@ def Page():
         scenario.set(name)
         base.set(loaded)
         restart(loaded)
+
+    def pin():
+        gap = [[int(s), round(float(c - i), 5)] for s, c, i in zip(
+            snap.results["collective"].step, snap.results["collective"].composite_index,
+            snap.results["isolated"].composite_index, strict=True)][1:]
+        pins.set([*pins.value, (run_label(config.value, base.value), gap)][-MAX_PINS:])
 
     def reset():
         resets.set(resets.value + 1)
@@ -513,7 +525,17 @@ def Page():
         with solara.ColumnsResponsive(12, xlarge=6):  # two charts a row only when wide
             with Panel("Composite index over time", "composite"):
                 Chart(charts.composite_option, snap, "composite", 300)
-                Chart(charts.gap_option, snap, "gap", 170)
+                Chart(charts.gap_option, snap, "gap", 190, option=tuple(pins.value))
+                with solara.Row(gap="8px", style={"align-items": "center"}):
+                    solara.Button("Pin this run", icon_name="mdi-pin", on_click=pin,
+                                  text=True, small=True, color="primary",
+                                  disabled=snap.step == 0 or len(pins.value) >= MAX_PINS,
+                                  classes=["ci-pin"])
+                    if pins.value:
+                        solara.Button("Clear pins", on_click=lambda: pins.set([]), text=True,
+                                      small=True, classes=["ci-clear-pins"])
+                    solara.Text("Pinned runs stay on the gap chart while you change levers.",
+                                classes=["ci-help"])
             with Panel("More numbers", "scoreboard"):
                 NumbersTable(snap)
         with Panel("Organizations: silos and connective tissue", "network"):

@@ -150,7 +150,10 @@ def gap_story(snap: Snapshot) -> dict:
             "ahead_from": int(steps[ahead_from]) if ahead_from is not None else None}
 
 
-def gap_option(snap: Snapshot) -> dict:
+PIN_COLORS = ("#7F6BB0", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
+
+
+def gap_option(snap: Snapshot, pins: tuple = ()) -> dict:
     """Collective minus isolated over time, zero marked, bars above (ahead) in blue and below
     (behind) in orange, with the dip and the quarter collective pulls ahead labelled: the
     whole story on one scale that makes a small gap visible."""
@@ -175,9 +178,15 @@ def gap_option(snap: Snapshot) -> dict:
             {**m, "itemStyle": {"color": BACKBONE_COLOR},
              "label": {**m["label"], "formatter": m["value"], "color": TEXT, "fontSize": 11}}
             for m in marks]}
+    # Pinned runs: earlier settings' gaps as lines on the same scale, to compare at a glance.
+    lines = [{"type": "line", "name": label, "data": data, "showSymbol": False,
+              "color": PIN_COLORS[i % len(PIN_COLORS)], "lineStyle": {"width": 1.6},
+              "emphasis": {"disabled": True}} for i, (label, data) in enumerate(pins)]
+    legend = {"data": [label for label, _ in pins], "top": 0, "left": 60, "type": "scroll",
+              "textStyle": {"color": TEXT, "fontSize": 10}} if pins else {"show": False}
     return _base(
-        tooltip=_tooltip(),
-        series=[bars], graphic=_waiting(snap),
+        tooltip=_tooltip(), legend=legend,
+        series=[bars, *lines], graphic=_waiting(snap),
         grid={"left": 58, "right": 24, "top": 30, "bottom": 40},
         xAxis=_quarter_axis(snap),
         yAxis=_value_axis(name="collective minus isolated", scale=False,

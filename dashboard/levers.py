@@ -248,6 +248,21 @@ def changed_fields(config: Config, base: Config) -> dict[str, object]:
             if s != "scenario" and was[s][f] != v}
 
 
+def run_label(config: Config, base: Config) -> str:
+    """A short name for a run: what differs from the scenario file it started from, in the
+    page's words ('Backbone share 10% of funding, Seed 7'), else the scenario's name."""
+    words = []
+    for key, value in changed_fields(config, base).items():
+        lever = LEVER_BY_KEY.get(key) or (SEED if key == SEED.key else None)
+        if lever is not None:
+            words.append(f"{lever.label.split(' (')[0]} {format_value(lever, value)}")
+        elif key.startswith("conditions."):
+            words.append(f"{key.split('.')[1].replace('_', ' ')} {'on' if value else 'off'}")
+        else:
+            words.append(f"{key} = {value}")
+    return ", ".join(words) if words else f"{base.scenario.name} as loaded"
+
+
 def exported_config(config: Config, name: str, base: Config | None = None) -> Config:
     """The config as exported: the current settings, named ``name``, with a description
     saying where it came from."""

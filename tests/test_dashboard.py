@@ -740,3 +740,41 @@ def test_layout_works_on_projector_tablet_and_phone(browser, dashboard_url, tmp_
     assert number["width"] >= 40 and number["height"] < 40, number  # not a letter per line
     assert chart["width"] <= width
     context.close()
+
+
+def test_a_run_is_labelled_by_what_differs_from_its_scenario(small):
+    from collective_impact.dashboard.levers import run_label
+
+    assert run_label(small, small) == "tiny as loaded"
+    changed = small.with_values({"funding.backbone_share": 0.2, "run.seed": 7,
+                                 "conditions.common_agenda": False})
+    assert run_label(changed, small) == ("Seed 7, Backbone share 20% of funding, "
+                                         "common agenda off")
+
+
+def test_pinned_runs_are_drawn_on_the_gap_chart(small):
+    run = PairedRun(small)
+    run.step(3)
+    pins = (("first", [[1, -0.001], [2, 0.0]]), ("second", [[1, 0.001]]))
+    option = charts.gap_option(run.snapshot(), pins)
+    assert [s["name"] for s in option["series"][1:]] == ["first", "second"]
+    assert option["legend"]["data"] == ["first", "second"]
+    json.dumps(option)
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(600)
+def test_runs_can_be_pinned_for_comparison(page):
+    from playwright.sync_api import expect
+
+    expect(page.locator(".ci-pin")).to_be_disabled()  # nothing to pin at quarter 0
+    page.locator(".ci-run-end").click()
+    expect(page.locator(".ci-step")).to_have_text("Quarter 40 of 40")
+    page.locator(".ci-pin").click()
+    expect(page.locator(".ci-clear-pins")).to_be_visible()
+    _type(page, "backbone_share", "0.01")
+    page.locator(".ci-run-end").click()
+    expect(page.locator(".ci-step")).to_have_text("Quarter 40 of 40")
+    page.locator(".ci-pin").click()
+    page.locator(".ci-clear-pins").click()
+    expect(page.locator(".ci-clear-pins")).to_have_count(0)
