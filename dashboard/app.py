@@ -44,6 +44,8 @@ from collective_impact.dashboard.levers import (
     save_scenario,
     scenario_files,
     scenario_text,
+    settings_from_query,
+    settings_query,
 )
 from collective_impact.dashboard.widgets import Echarts
 from collective_impact.model import Config, ConfigError
@@ -411,12 +413,13 @@ def Page():
     solara.Style(CSS)
 
     # ---- state of this browser session
-    start = solara.use_memo(_starting_scenario, [])
+    router = solara.use_router()
+    start = solara.use_memo(lambda: _starting_scenario(router.search), [])
     scenario = solara.use_reactive(start[0])
     base = solara.use_reactive(start[1])  # the scenario as loaded from its file
-    config = solara.use_reactive(start[1])  # what the levers make of it
-    pick_error = solara.use_reactive(start[2])
-    paired = solara.use_reactive(solara.use_memo(lambda: PairedRun(start[1]), []))
+    config = solara.use_reactive(start[2])  # what the levers make of it
+    pick_error = solara.use_reactive(start[3])
+    paired = solara.use_reactive(solara.use_memo(lambda: PairedRun(start[2]), []))
     version = solara.use_reactive(0)  # bumped after every step, so the page redraws
     playing = solara.use_reactive(False)
     rushing = solara.use_reactive(False)  # "Run to the end" under way
@@ -490,6 +493,14 @@ def Page():
     solara.lab.use_task(rush_loop, dependencies=[rushing.value, paired.value],
                         prefer_threaded=False)
     snap = solara.use_memo(lambda: paired.value.snapshot(), [paired.value, version.value])
+
+    def share_in_url():
+        # The page's settings in its address, so a copied link reproduces them.
+        query = settings_query(scenario.value, config.value, base.value)
+        if router.search != query:
+            router.push(f"{router.path or '/'}?{query}")
+
+    solara.use_effect(share_in_url, [config.value, scenario.value])
 
     # ---- the sidebar: what a funder decides
     with solara.Sidebar():
@@ -577,14 +588,25 @@ def _cell(fmt: str, value: float) -> str:
     return "–" if value != value else fmt.format(value)  # NaN is not equal to itself
 
 
-def _starting_scenario() -> tuple[str, Config, str | None]:
-    """The scenario the page opens with: 'default' from the configs folder, else the
-    model's defaults (with the reason shown in the page)."""
+def _starting_scenario(search: str | None = None) -> tuple[str, Config, Config, str | None]:
+    """The scenario the page opens with: the one in its address (a shared link), else
+    'default' from the scenario folder, else the model's defaults; with the scenario as
+    loaded, the settings to start from, and the reason if a link or file was refused."""
     files = scenario_files()
+    problem = None
+    try:
+        linked = settings_from_query(search, files)
+    except ConfigError as err:
+        linked, problem = None, f"This link's settings were not used: {err}"
+    if linked is not None:
+        return (*linked, None)
     name = "default" if "default" in files else next(iter(files), None)
     if name is not None:
         try:
-            return name, load_scenario(files[name]), None
+            loaded = load_scenario(files[name])
+            return name, loaded, loaded, problem
         except ConfigError as err:
-            return "defaults", Config.from_dict({}), f"Could not load '{name}': {err}"
-    return "defaults", Config.from_dict({}), f"No scenario files found in {configs_dir()}"
+            defaults = Config.from_dict({})
+            return "defaults", defaults, defaults, f"Could not load '{name}': {err}"
+    defaults = Config.from_dict({})
+    return "defaults", defaults, defaults, f"No scenario files found in {configs_dir()}"

@@ -11,6 +11,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode
 
 from collective_impact.model import Config, ConfigError, load_config
 from collective_impact.model.config import SCHEMA
@@ -246,6 +247,48 @@ def changed_fields(config: Config, base: Config) -> dict[str, object]:
     now, was = config.to_dict(), base.to_dict()
     return {f"{s}.{f}": v for s, sec in now.items() for f, v in sec.items()
             if s != "scenario" and was[s][f] != v}
+
+
+def settings_query(scenario: str, config: Config, base: Config) -> str:
+    """The page's settings as a URL query: the scenario's name and every field that differs
+    from its file, so that a link reproduces the page ('?scenario=default&run.seed=7')."""
+    pairs = [("scenario", scenario)]
+    for key, value in changed_fields(config, base).items():
+        pairs.append((key, str(value).lower() if isinstance(value, bool) else repr(value)))
+    return urlencode(pairs, safe="./")
+
+
+def settings_from_query(search: str | None, files: dict[str, Path]):
+    """(scenario name, its config as loaded, the config with the query's fields applied)
+    from a URL query made by ``settings_query``; None without a query. A wrong scenario,
+    field or value raises ``ConfigError`` naming it."""
+    if not search:
+        return None
+    pairs = parse_qsl(search, keep_blank_values=True)
+    if not pairs:
+        return None
+    given = dict(pairs)
+    name = given.pop("scenario", "default")
+    if name not in files:
+        raise ConfigError(f"the link names scenario '{name}', which is not in the list")
+    base = load_scenario(files[name])
+    values = {}
+    for key, text in given.items():
+        section, _, field = key.partition(".")
+        if section not in SCHEMA or field not in SCHEMA[section]:
+            raise ConfigError(f"the link sets '{key}', which is not a scenario field")
+        kind = type(SCHEMA[section][field]["default"])
+        try:
+            if kind is bool:
+                if text not in ("true", "false"):
+                    raise ValueError(text)
+                values[key] = text == "true"
+            else:
+                values[key] = kind(float(text)) if kind is int else kind(text)
+        except ValueError:
+            raise ConfigError(f"the link sets {key} = {text!r}, which is not a "
+                              f"{kind.__name__}") from None
+    return name, base, check_live(base.with_values(values))
 
 
 def run_label(config: Config, base: Config) -> str:

@@ -778,3 +778,47 @@ def test_runs_can_be_pinned_for_comparison(page):
     page.locator(".ci-pin").click()
     page.locator(".ci-clear-pins").click()
     expect(page.locator(".ci-clear-pins")).to_have_count(0)
+
+
+def test_settings_round_trip_through_a_link(small):
+    from collective_impact.dashboard.levers import settings_from_query, settings_query
+
+    base = load_config(CONFIGS / "default.toml")
+    changed = base.with_values({"funding.backbone_share": 0.12, "run.seed": 7,
+                                "conditions.common_agenda": False, "funding.pool": 7.5e6})
+    query = settings_query("default", changed, base)
+    assert query.startswith("scenario=default&")
+    name, loaded, config = settings_from_query(query, scenario_files(CONFIGS))
+    assert (name, loaded, config) == ("default", base, changed)
+    assert settings_from_query("", scenario_files(CONFIGS)) is None
+    for bad, words in (("scenario=nowhere", "not in the list"),
+                       ("scenario=default&funding.nope=1", "not a scenario field"),
+                       ("scenario=default&run.seed=abc", "not a int"),
+                       ("scenario=default&funding.backbone_share=2", "out of range")):
+        with pytest.raises(ConfigError, match=words):
+            settings_from_query(bad, scenario_files(CONFIGS))
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(600)
+def test_the_address_holds_the_settings_and_a_link_reproduces_them(browser, dashboard_url):
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(UI_TIMEOUT)
+    page.goto(dashboard_url["url"] + "?scenario=default&funding.backbone_share=0.2&run.seed=7")
+    page.get_by_text("Quarter 0 of 40").wait_for()
+    expect(page.locator(".ci-lever-backbone_share .ci-lever-value")).to_have_text(
+        "20% of funding")
+    expect(page.locator(".ci-input-seed input")).to_have_value("7")
+    _type(page, "complementarity", "0.9")
+    expect(page).to_have_url(re.compile(r"problem\.complementarity=0\.9"))
+    link = page.url
+    other = context.new_page()
+    other.goto(link)
+    other.get_by_text("Quarter 0 of 40").wait_for()
+    expect(other.locator(".ci-lever-complementarity .ci-lever-value")).to_have_text("0.90")
+    expect(other.locator(".ci-lever-backbone_share .ci-lever-value")).to_have_text(
+        "20% of funding")
+    context.close()
