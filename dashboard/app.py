@@ -27,7 +27,7 @@ import solara
 
 from collective_impact.dashboard import charts, network
 from collective_impact.dashboard.arms import ARM_TITLES, ARMS, PairedRun, Snapshot
-from collective_impact.dashboard.captions import CAPTIONS, HOW_TO, INTRO, LEAD
+from collective_impact.dashboard.captions import CAPTIONS, HOW_IT_WORKS, HOW_TO, INTRO, LEAD
 from collective_impact.dashboard.levers import (
     LEVERS,
     SEED,
@@ -526,7 +526,7 @@ def Page():
         with solara.Details(summary="About this page: what it shows and how to use it",
                             expand=False):
             with solara.ColumnsResponsive(12, large=[7, 5]):
-                Prose(INTRO, classes=["ci-intro"])
+                Prose(INTRO + HOW_IT_WORKS, classes=["ci-intro"])
                 with solara.Card(classes=["ci-card"], elevation=0,
                                  style={"background": "#f4f7fa"}):
                     solara.Text("How to use this page", classes=["ci-label"])

@@ -30,6 +30,24 @@ their applicants for need, never serve one person twice in a quarter, and have l
 works from their own evidence. Collective impact has to beat *competent* organizations.
 """
 
+HOW_IT_WORKS = """
+**How it works.** Each quarter every organization buys as many services as its grant allows,
+screens the applicants at its door for need with its own rough assessment, and serves the
+neediest. It learns which of its programs work from its own noisy results. On the collective
+side, part of the money pays a backbone: its staff build a shared data system (it matures
+only as fast as partners share their records), keep partners talking (trust), and help them
+agree on an agenda. Once records match and partners trust each other, some services go by
+*referral* to people the data system knows need them most, and partners learn from each
+other's results. Partners give some of their own time to working groups, and stay only while
+what they get back seems worth it. Nobody knows the truth: every decision uses measured,
+noisy values.
+
+**A 20-minute lesson.** (1) Run the default to the end: which side is ahead, and why?
+(2) Set the backbone share to 0, then 1%, 10% and 30%. (3) Switch the conditions off one at
+a time. (4) Raise control tightness to 0.8. (5) Pin the runs you want to compare and read
+the gap chart. (6) Press *New world*: does the answer hold?
+"""
+
 HOW_TO = """
 1. Pick a **scenario** or move the **levers** on the left. Changing a lever starts both runs
    again from quarter 0. You can also type an exact value in the box beside each slider.
@@ -77,8 +95,10 @@ CAPTIONS: dict[str, Caption] = {
     "areas": Caption(
         what="One panel per stage of the cradle-to-career pipeline: the share of young people "
              "on track in that area (or their average status; switch above the chart).",
-        notice="With high complementarity, progress in an early stage such as kindergarten "
-               "readiness helps later stages too, so where the money goes early matters more.",
+        notice="The share on track and the average status can disagree: referrals send "
+               "services to the furthest behind, who gain a lot without crossing the on-track "
+               "line, so one side can be ahead on the average and behind on the share. The "
+               "headline above uses the composite index, the average over all stages.",
         try_="Set complementarity to 1 and then to 0, and compare how the later stages "
              "respond on each side.",
     ),
