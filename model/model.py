@@ -568,7 +568,7 @@ class CollectiveImpactModel(Model):
                 keys = (intake["org"][added] * cells + intake["person"][added] * K
                         + intake["area"][added])
                 intake["chosen"][np.flatnonzero(added)[np.isin(keys, referred_keys)]] = False
-        chosen = intake["chosen"]
+        chosen = np.flatnonzero(intake["chosen"])
         parts_o.insert(0, intake["org"][chosen])
         parts_k.insert(0, intake["area"][chosen])
         parts_i.insert(0, intake["person"][chosen])
@@ -603,8 +603,14 @@ class CollectiveImpactModel(Model):
         group = np.repeat(np.arange(N * K), intake)
         offset = np.arange(len(group)) - np.repeat(np.cumsum(intake) - intake, intake)
         o, k = group // K, group % K
-        person = (self.catchment_start[o] + (window[group] + offset) % size[o, 0]) % M
-        measured = (self.status[person, k]
+        # Position in the catchment and then on the ring of people, each wrapped once (the
+        # window's start and the offset are both below the catchment's size).
+        width = size[o, 0]
+        place = window[group] + offset
+        place = np.where(place >= width, place - width, place)
+        person = self.catchment_start[o] + place
+        person = np.where(person >= M, person - M, person)
+        measured = (self.status.ravel()[person * K + k]
                     + cfg.learning.screening_noise
                     * rng.standard_normal(len(group), dtype=np.float32))
         rank = rank_in_group(group, measured)
