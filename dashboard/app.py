@@ -225,6 +225,19 @@ CONDITION_WORDS = {
 
 
 @solara.component
+def InterveneSwitch(intervening, notice: str | None):
+    """Whether a lever change restarts the runs or changes them from the current quarter."""
+    box = solara.v.Switch(label="Change levers from this quarter on (no restart)",
+                          v_model=intervening.value, dense=True, hide_details=True,
+                          class_="ci-intervene")
+    solara.v.use_event(box, "change", lambda *args: intervening.set(bool(args[-1])))
+    solara.Text("For example: run five years, switch this on, cut the backbone share to 0, "
+                "and run on.", classes=["ci-help"])
+    if notice:
+        solara.Info(notice, dense=True, classes=["ci-intervened"])
+
+
+@solara.component
 def ConditionSwitches(config: Config, on_config: Callable[[Config], None]):
     """Kania and Kramer's five conditions, each a switch (the collective side only)."""
     for condition in CONDITION_WORDS:
@@ -425,6 +438,8 @@ def Page():
     rushing = solara.use_reactive(False)  # "Run to the end" under way
     resets = solara.use_reactive(0)  # Reset re-creates the controls: no refusal survives it
     pins = solara.use_reactive([])  # (label, gap by quarter) of runs pinned for comparison
+    intervening = solara.use_reactive(False)  # lever changes apply from now on, no restart
+    notice = solara.use_reactive(None)  # what the last lever change did
     speed = solara.use_reactive(DEFAULT_SPEED)
     measure = solara.use_reactive("on_track")
 
@@ -445,6 +460,24 @@ def Page():
         scenario.set(name)
         base.set(loaded)
         restart(loaded)
+
+    def change(new: Config):
+        """A lever moved: start both runs again, or, with 'from now on' switched on and a
+        run under way, change it from the current quarter (a mid-run intervention)."""
+        run = paired.value
+        if not (intervening.value and 0 < run.step_count < run.horizon):
+            notice.set(None)
+            restart(new)
+            return
+        try:
+            run.intervene(new)
+        except ConfigError as err:
+            notice.set(f"{err}. The run started again.")
+            restart(new)
+            return
+        notice.set(f"Changed from quarter {run.step_count} on.")
+        config.set(new)
+        version.set(version.value + 1)
 
     def pin():
         gap = [[int(s), round(float(c - i), 5)] for s, c, i in zip(
@@ -509,10 +542,11 @@ def Page():
             ScenarioPicker(scenario.value, base.value.scenario.description, pick,
                            pick_error.value)
             solara.Text("Funder's levers", classes=["ci-side-title"])
+            InterveneSwitch(intervening, notice.value)
             for lever in LEVERS:
-                LeverControl(lever, config.value, restart, resets.value)
+                LeverControl(lever, config.value, change, resets.value)
             solara.Text("The five conditions", classes=["ci-side-title"])
-            ConditionSwitches(config.value, restart)
+            ConditionSwitches(config.value, change)
             solara.Text("World", classes=["ci-side-title"])
             SeedControl(config.value, restart, resets.value)
             solara.Text("Export this scenario", classes=["ci-side-title"])

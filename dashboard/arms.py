@@ -93,6 +93,14 @@ class PairedRun:
     def run_to_end(self) -> int:
         return self.step(self.horizon)
 
+    def intervene(self, config: Config) -> None:
+        """Change levers from the current quarter on, in both arms (the isolated arm takes
+        the new pool and horizon; it has no connective tissue to change)."""
+        with self._lock:
+            self.models["collective"].change_levers(config)
+            self.models["isolated"].change_levers(config.isolated())
+            self.config = config
+
     def snapshot(self) -> Snapshot:
         with self._lock:
             return Snapshot(

@@ -263,17 +263,8 @@ class CollectiveImpactModel(Model):
         and every output's starting point. The world and what organizations learned stay."""
         cfg = self.config
         N, K, A = self.theta_local.shape
-        cond = cfg.conditions
-        dedicated = cond.backbone and cfg.funding.backbone_share > 0
-        self.collaborative_active = dedicated or (
-            not cond.backbone and cfg.backbone.volunteer_coverage > 0)
-        enabled = [f for f in BACKBONE_FUNCTIONS
-                   if FUNCTION_CONDITION[f] is None or getattr(cond, FUNCTION_CONDITION[f])]
-        effort = np.array([getattr(cfg.effort, f) for f in enabled])
-        if effort.sum() <= 0:
-            effort = np.ones(len(enabled))
-        self.effort_shares = dict(zip(enabled, effort / effort.sum(), strict=True))
-        self.backbone = Backbone(self) if dedicated else None
+        self.backbone = None
+        self._set_up_connective_tissue()
 
         self.funding_pool = cfg.funding.pool
         self.pool_growth = 0.0
@@ -306,6 +297,52 @@ class CollectiveImpactModel(Model):
         self._start = self._area_indicators()
         self._measured_start = float(self.measured_means.mean())
         self.indicators = self._measure(services=None)
+
+    def _set_up_connective_tissue(self) -> None:
+        """Whether there is a collaborative and a backbone, and the backbone's effort split,
+        from the config's conditions and levers."""
+        cfg, cond = self.config, self.config.conditions
+        dedicated = cond.backbone and cfg.funding.backbone_share > 0
+        self.collaborative_active = dedicated or (
+            not cond.backbone and cfg.backbone.volunteer_coverage > 0)
+        enabled = [f for f in BACKBONE_FUNCTIONS
+                   if FUNCTION_CONDITION[f] is None or getattr(cond, FUNCTION_CONDITION[f])]
+        effort = np.array([getattr(cfg.effort, f) for f in enabled])
+        if effort.sum() <= 0:
+            effort = np.ones(len(enabled))
+        self.effort_shares = dict(zip(enabled, effort / effort.sum(), strict=True))
+        if dedicated and self.backbone is None:
+            self.backbone = Backbone(self)
+        elif not dedicated and self.backbone is not None:
+            self.backbone.remove()
+            self.backbone = None
+
+    def change_levers(self, config: Config) -> None:
+        """A mid-run intervention: from the next quarter on the run follows ``config`` (e.g.
+        the backbone's money cut in year 5), without restarting. The world cannot change
+        mid-run: population, organizations, interventions and burn-in must be as they are
+        (the run keeps its own seed). A collaborative started now recruits its founding
+        partners as at a start; one ended now lets its partners go."""
+        fixed = ("population", "organizations", "run.burn_in", "problem.interventions")
+        now, new = self.config.to_dict(), config.to_dict()
+        for item in fixed:
+            section, _, name = item.partition(".")
+            same = now[section] == new[section] if not name else \
+                now[section][name] == new[section][name]
+            if not same:
+                raise ConfigError(f"{item} cannot change during a run (it is part of the "
+                                  f"world); restart the run to change it")
+        was_active = self.collaborative_active
+        self.config = config.with_values({"run.seed": self.seed_value})
+        self._set_up_connective_tissue()
+        if self.collaborative_active and not was_active:
+            self.participating = self.founding_draw < config.backbone.initial_participation
+            self.expectation = np.full(len(self.trust), config.collaboration.initial_expectation)
+        elif not self.collaborative_active:
+            self.participating = np.zeros(len(self.trust), dtype=bool)
+            self.coverage = 0.0
+            self.intensity = dict.fromkeys(BACKBONE_FUNCTIONS, 0.0)
+        self.running = self.steps < self.config.run.steps
 
     # ------------------------------------------------------------------ one quarter
     def step(self) -> None:

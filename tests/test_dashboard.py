@@ -822,3 +822,23 @@ def test_the_address_holds_the_settings_and_a_link_reproduces_them(browser, dash
     expect(other.locator(".ci-lever-backbone_share .ci-lever-value")).to_have_text(
         "20% of funding")
     context.close()
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(600)
+def test_a_lever_can_change_mid_run_without_restarting(page):
+    from playwright.sync_api import expect
+
+    page.locator(".ci-intervene input").click(force=True)
+    for quarter in (1, 2, 3, 4):
+        page.locator(".ci-step-button").click()
+        expect(page.locator(".ci-step")).to_have_text(f"Quarter {quarter} of 40")
+    _type(page, "backbone_share", "0")
+    expect(page.locator(".ci-intervened")).to_contain_text("Changed from quarter 4 on")
+    expect(page.locator(".ci-step")).to_have_text("Quarter 4 of 40")  # no restart
+    page.locator(".ci-step-button").click()
+    expect(page.locator(".ci-step")).to_have_text("Quarter 5 of 40")
+    expect(page.locator(".ci-collective-backbone")).to_have_text("none")
+    _type(page, "count", "80")  # part of the world: the run starts again, and says so
+    expect(page.locator(".ci-intervened")).to_contain_text("started again")
+    expect(page.locator(".ci-step")).to_have_text("Quarter 0 of 40")

@@ -310,3 +310,26 @@ def test_no_repeat_service_even_when_referral_slots_go_back_to_the_line(world):
     assert services["referred"].sum() > 0
     triples = np.stack([services["org"], services["area"], services["person"]], axis=1)
     assert len(np.unique(triples, axis=0)) == len(triples)
+
+
+# ------------------------------------------------------------------ mid-run interventions
+def test_an_intervention_changes_levers_from_the_next_quarter_on(world):
+    steady = CollectiveImpactModel(world, seed=16)
+    steady.run(4)
+    same = CollectiveImpactModel(world, seed=16)
+    same.run(2)
+    same.change_levers(world)  # no change: the run is exactly the uninterrupted one
+    same.run(2)
+    assert same.results().equals(steady.results())
+
+    cut = CollectiveImpactModel(world.with_values({"backbone.initial_participation": 1.0}),
+                                seed=16)
+    cut.run(4)
+    assert cut.backbone is not None and cut.participating.any()
+    cut.change_levers(cut.config.with_values({"funding.backbone_share": 0.0}))
+    df = cut.run(4)
+    assert cut.backbone is None and not cut.participating.any()
+    assert (df.backbone_spending.iloc[5:] == 0).all() and df.backbone_spending.iloc[4] > 0
+    assert len(df) == 9 and (df.participation.iloc[5:] == 0).all()
+    with pytest.raises(Exception, match="organizations cannot change during a run"):
+        cut.change_levers(cut.config.with_values({"organizations.count": 13}))
