@@ -26,7 +26,7 @@ import markdown
 import solara
 
 from collective_impact.dashboard import charts, network
-from collective_impact.dashboard.arms import ARM_TITLES, ARMS, PairedRun, Snapshot
+from collective_impact.dashboard.arms import ARM_TITLES, ARMS, PairedRun, Snapshot, gap_spread
 from collective_impact.dashboard.captions import CAPTIONS, HOW_IT_WORKS, HOW_TO, INTRO, LEAD
 from collective_impact.dashboard.levers import (
     LEVERS,
@@ -48,10 +48,12 @@ from collective_impact.dashboard.levers import (
     settings_query,
 )
 from collective_impact.dashboard.widgets import Echarts
+from collective_impact.experiments.compare import comparison_seeds
 from collective_impact.model import Config, ConfigError
 
 RUSH_SLICE = 0.4  # seconds of stepping between redraws while running to the end
 MAX_PINS = 5
+SPREAD_WORLDS = 8
 # Counts scenarios saved from any page (with --save-to); the scenario lists read it, so each
 # open page lists a newly saved file at once.
 SAVED_FILES = solara.reactive(0)
@@ -439,6 +441,8 @@ def Page():
     resets = solara.use_reactive(0)  # Reset re-creates the controls: no refusal survives it
     pins = solara.use_reactive([])  # (label, gap by quarter) of runs pinned for comparison
     intervening = solara.use_reactive(False)  # lever changes apply from now on, no restart
+    spread = solara.use_reactive(None)  # (config, gap over several worlds) for the gap chart
+    spreading = solara.use_reactive(False)
     notice = solara.use_reactive(None)  # what the last lever change did
     speed = solara.use_reactive(DEFAULT_SPEED)
     measure = solara.use_reactive("on_track")
@@ -521,8 +525,20 @@ def Page():
             await asyncio.sleep(0)
         rushing.set(False)
 
+    async def spread_worlds():
+        if not spreading.value:
+            return
+        made_for = config.value
+        seeds = comparison_seeds(made_for.run.seed, SPREAD_WORLDS)
+        # In a worker thread: the page stays live while the worlds run.
+        result = await asyncio.get_running_loop().run_in_executor(
+            None, gap_spread, made_for, seeds)
+        spread.set((made_for, result))
+        spreading.set(False)
+
     solara.lab.use_task(play_loop, dependencies=[playing.value, paired.value],
                         prefer_threaded=False)
+    solara.lab.use_task(spread_worlds, dependencies=[spreading.value], prefer_threaded=False)
     solara.lab.use_task(rush_loop, dependencies=[rushing.value, paired.value],
                         prefer_threaded=False)
     snap = solara.use_memo(lambda: paired.value.snapshot(), [paired.value, version.value])
@@ -570,7 +586,10 @@ def Page():
         with solara.ColumnsResponsive(12, xlarge=6):  # two charts a row only when wide
             with Panel("Composite index over time", "composite"):
                 Chart(charts.composite_option, snap, "composite", 300)
-                Chart(charts.gap_option, snap, "gap", 190, option=tuple(pins.value))
+                shown_spread = spread.value[1] if spread.value and spread.value[0] == \
+                    config.value else None
+                Chart(charts.gap_option, snap, "gap", 190,
+                      option=(tuple(pins.value), shown_spread))
                 with solara.Row(gap="8px", style={"align-items": "center"}):
                     solara.Button("Pin this run", icon_name="mdi-pin", on_click=pin,
                                   text=True, small=True, color="primary",
@@ -579,8 +598,16 @@ def Page():
                     if pins.value:
                         solara.Button("Clear pins", on_click=lambda: pins.set([]), text=True,
                                       small=True, classes=["ci-clear-pins"])
-                    solara.Text("Pinned runs stay on the gap chart while you change levers.",
-                                classes=["ci-help"])
+                    solara.Button(f"Spread over {SPREAD_WORLDS} worlds",
+                                  icon_name="mdi-chart-bell-curve",
+                                  on_click=lambda: spreading.set(True), text=True, small=True,
+                                  color="primary", disabled=spreading.value,
+                                  loading=spreading.value, classes=["ci-spread"])
+                solara.Text("Pinned runs stay on the gap chart while you change levers. The "
+                            f"spread runs the same settings in {SPREAD_WORLDS} worlds (those "
+                            "of collective-impact compare) and draws the mean gap and its "
+                            "95% interval: is what one world shows luck?",
+                            classes=["ci-help"])
             with Panel("More numbers", "scoreboard"):
                 NumbersTable(snap)
         with Panel("Organizations: silos and connective tissue", "network"):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from collective_impact.model import CollectiveImpactModel, Config
+from collective_impact.model import CollectiveImpactModel, Config, run_model
 
 ARMS = ("isolated", "collective")
 ARM_TITLES = {"isolated": "Isolated impact", "collective": "Collective impact"}
@@ -56,6 +56,23 @@ class Snapshot:
 
     def first(self, arm: str) -> pd.Series:
         return self.results[arm].iloc[0]
+
+
+def gap_spread(config: Config, seeds: list[int]) -> dict[str, np.ndarray]:
+    """Collective minus isolated composite index per quarter in each of ``seeds`` (rows),
+    with the mean and a 95% t-interval over them: is what one world shows luck?"""
+    from scipy import stats
+
+    gaps = np.array([run_model(config, seed=seed).composite_index.to_numpy()
+                     - run_model(config.isolated(), seed=seed).composite_index.to_numpy()
+                     for seed in seeds])
+    mean = gaps.mean(axis=0)
+    if len(seeds) > 1:
+        half = stats.sem(gaps, axis=0) * stats.t.ppf(0.975, len(seeds) - 1)
+    else:
+        half = np.zeros_like(mean)
+    return {"steps": np.arange(gaps.shape[1]), "gaps": gaps, "mean": mean,
+            "lo": mean - half, "hi": mean + half}
 
 
 class PairedRun:

@@ -153,10 +153,11 @@ def gap_story(snap: Snapshot) -> dict:
 PIN_COLORS = ("#7F6BB0", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
 
 
-def gap_option(snap: Snapshot, pins: tuple = ()) -> dict:
+def gap_option(snap: Snapshot, extras: tuple = ((), None)) -> dict:
     """Collective minus isolated over time, zero marked, bars above (ahead) in blue and below
     (behind) in orange, with the dip and the quarter collective pulls ahead labelled: the
     whole story on one scale that makes a small gap visible."""
+    pins, spread = extras
     story = gap_story(snap)
     data = [[int(s), round(float(g), 5)] for s, g in
             zip(story["steps"][1:], story["gap"][1:], strict=True)]
@@ -182,8 +183,19 @@ def gap_option(snap: Snapshot, pins: tuple = ()) -> dict:
     lines = [{"type": "line", "name": label, "data": data, "showSymbol": False,
               "color": PIN_COLORS[i % len(PIN_COLORS)], "lineStyle": {"width": 1.6},
               "emphasis": {"disabled": True}} for i, (label, data) in enumerate(pins)]
-    legend = {"data": [label for label, _ in pins], "top": 0, "left": 60, "type": "scroll",
-              "textStyle": {"color": TEXT, "fontSize": 10}} if pins else {"show": False}
+    if spread is not None:  # mean gap and 95% interval over several worlds
+        for name, key, style in (("mean over worlds", "mean", "solid"),
+                                 ("95% interval", "lo", "dashed"), ("95% interval", "hi",
+                                                                    "dashed")):
+            lines.append({"type": "line", "name": name, "showSymbol": False,
+                          "color": BACKBONE_COLOR, "emphasis": {"disabled": True},
+                          "lineStyle": {"width": 1.8 if key == "mean" else 1.0,
+                                        "type": style},
+                          "data": [[int(q), round(float(v), 5)] for q, v in
+                                   zip(spread["steps"][1:], spread[key][1:], strict=True)]})
+    names = list(dict.fromkeys(line["name"] for line in lines))
+    legend = {"data": names, "top": 0, "left": 60, "type": "scroll",
+              "textStyle": {"color": TEXT, "fontSize": 10}} if lines else {"show": False}
     return _base(
         tooltip=_tooltip(), legend=legend,
         series=[bars, *lines], graphic=_waiting(snap),

@@ -756,7 +756,7 @@ def test_pinned_runs_are_drawn_on_the_gap_chart(small):
     run = PairedRun(small)
     run.step(3)
     pins = (("first", [[1, -0.001], [2, 0.0]]), ("second", [[1, 0.001]]))
-    option = charts.gap_option(run.snapshot(), pins)
+    option = charts.gap_option(run.snapshot(), (pins, None))
     assert [s["name"] for s in option["series"][1:]] == ["first", "second"]
     assert option["legend"]["data"] == ["first", "second"]
     json.dumps(option)
@@ -842,3 +842,35 @@ def test_a_lever_can_change_mid_run_without_restarting(page):
     _type(page, "count", "80")  # part of the world: the run starts again, and says so
     expect(page.locator(".ci-intervened")).to_contain_text("started again")
     expect(page.locator(".ci-step")).to_have_text("Quarter 0 of 40")
+
+
+def test_spread_over_worlds_gives_the_mean_gap_and_its_interval(small):
+    from collective_impact.dashboard.arms import gap_spread
+
+    seeds = [small.run.seed, 11, 12]
+    spread = gap_spread(small, seeds)
+    one = (run_model(small, seed=11).composite_index
+           - run_model(small.isolated(), seed=11).composite_index).to_numpy()
+    np.testing.assert_allclose(spread["gaps"][1], one)
+    np.testing.assert_allclose(spread["mean"], spread["gaps"].mean(axis=0))
+    assert (spread["lo"] <= spread["mean"]).all() and (spread["mean"] <= spread["hi"]).all()
+    run = PairedRun(small)
+    run.step(2)
+    option = charts.gap_option(run.snapshot(), ((), spread))
+    assert [s["name"] for s in option["series"][1:]] == ["mean over worlds", "95% interval",
+                                                         "95% interval"]
+    json.dumps(option)
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(600)
+def test_the_gap_can_be_spread_over_several_worlds(page):
+    from playwright.sync_api import expect
+
+    before = _wait_drawn(page, "gap")
+    picture = _canvas(page, "gap")
+    page.locator(".ci-spread").click()
+    expect(page.locator(".ci-spread")).to_be_enabled(timeout=120_000)
+    _wait_drawn(page, "gap", before)
+    page.wait_for_timeout(300)
+    assert _canvas(page, "gap") != picture  # the mean and its interval are drawn
