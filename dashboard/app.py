@@ -484,9 +484,9 @@ def Page():
         version.set(version.value + 1)
 
     def pin():
-        gap = [[int(s), round(float(c - i), 5)] for s, c, i in zip(
-            snap.results["collective"].step, snap.results["collective"].composite_index,
-            snap.results["isolated"].composite_index, strict=True)][1:]
+        story = charts.gap_story(snap)
+        gap = [[int(q), round(float(g), 5)] for q, g in
+               zip(story["steps"][1:], story["gap"][1:], strict=True)]
         pins.set([*pins.value, (run_label(config.value, base.value), gap)][-MAX_PINS:])
 
     def reset():
