@@ -128,13 +128,6 @@ def rank_in_group(group, measured):
     return rank
 
 
-def lowest_per_group(group, measured, wanted):
-    """Indices of the ``wanted[g]`` lowest ``measured`` values within each ``group`` g (all
-    of a group if it has fewer)."""
-    rank = rank_in_group(group, measured)
-    return np.flatnonzero(rank < np.asarray(wanted)[np.asarray(group)])
-
-
 def shared_record_noise(screening_noise, maturity, agreement):
     """Noise of a person's estimate in the shared data system: a screen combined with the
     matched records of other partners, worth ``D m`` screens, ``noise / sqrt(1 + D m)``."""

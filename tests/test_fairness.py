@@ -7,8 +7,8 @@ import pytest
 
 from collective_impact.model import CollectiveImpactModel, Config, run_model
 from collective_impact.model.model import (
-    lowest_per_group,
     matched_estimate,
+    rank_in_group,
     shared_record_noise,
 )
 
@@ -19,18 +19,17 @@ def world(tiny_config) -> Config:
 
 
 # ------------------------------------------------------------------ screening by hand
-def test_lowest_per_group_by_hand():
+def test_ranks_within_groups_by_hand():
+    """How an organization orders its applicants: by assessed need within its own intake."""
     group = np.array([0, 0, 0, 1, 1, 2])
     measured = np.array([0.5, 0.1, 0.3, 0.9, 0.2, 0.4])
-    chosen = lowest_per_group(group, measured, np.array([2, 1, 5]))
-    assert sorted(chosen.tolist()) == [1, 2, 4, 5]  # group 2 has fewer than wanted: all
-    assert lowest_per_group(group, measured, np.array([0, 0, 0])).size == 0
+    assert rank_in_group(group, measured).tolist() == [2, 0, 1, 1, 0, 0]
+    assert rank_in_group(np.zeros(0, dtype=int), np.zeros(0)).size == 0
 
 
 def test_ties_keep_their_position():
-    chosen = lowest_per_group(np.zeros(4, dtype=int), np.array([0.2, 0.1, 0.1, 0.1]),
-                              np.array([2]))
-    assert chosen.tolist() == [1, 2]
+    ranks = rank_in_group(np.zeros(4, dtype=int), np.array([0.2, 0.1, 0.1, 0.1]))
+    assert ranks.tolist() == [3, 0, 1, 2]
 
 
 def test_a_shared_record_halves_the_variance_at_full_maturity_and_agreement():
