@@ -242,9 +242,9 @@ SCHEMA: dict[str, dict[str, dict]] = {
                                 "full maturity and agreement).", plausible=(0.05, 0.2),
                                 basis="near the spread of status between people "
                                       "(correlation ~0.7); " + CHOICE),
-        "indicator_sample": spec(400, 1, 1_000_000, "People sampled per area and quarter to "
-                                 "measure population indicators (what the common agenda and "
-                                 "funders see)."),
+        "indicator_sample": spec(400, 1, 1_000_000, "People sampled each quarter (one sample "
+                                 "for every area) to measure population indicators (what the "
+                                 "common agenda and funders see)."),
     },
     "conditions": {c: spec(True, doc=f"Switch for the {c.replace('_', ' ')} condition.")
                    for c in CONDITIONS},

@@ -598,11 +598,11 @@ class CollectiveImpactModel(Model):
                 keys = (intake["org"][added] * cells + intake["person"][added] * K
                         + intake["area"][added])
                 intake["chosen"][np.flatnonzero(added)[np.isin(keys, referred_keys)]] = False
+            referred = referred - unfilled  # only filled referrals count as referred
         chosen = np.flatnonzero(intake["chosen"])
         parts_o.insert(0, intake["org"][chosen])
         parts_k.insert(0, intake["area"][chosen])
         parts_i.insert(0, intake["person"][chosen])
-        referred = referred - (unfilled if referred.any() else 0)
         org, area = np.concatenate(parts_o), np.concatenate(parts_k)
         return {
             "org": org,
