@@ -377,8 +377,8 @@ def ArmCard(snap: Snapshot, arm: str):
         with solara.Row(style={"align-items": "baseline"}, gap="12px"):
             solara.Text(f"{now.composite_index:.4f}", classes=["ci-big", f"ci-composite-{arm}"])
             solara.Text(f"composite index ({change:+.4f} since quarter 0)", classes=["ci-sub"])
-        indicators = ("indicators improved",
-                      f"{int(now.indicators_improved)} of {int(now.indicators_total)}")
+        indicators = ("indicators trending the right way",
+                      f"{int(now.indicators_trending)} of {int(now.indicators_total)}")
         if arm == "isolated":  # no collaborative to trust or join, no backbone
             cells = (indicators, ("services this quarter", f"{int(now.services):,}"),
                      ("programs", f"${now.program_spending / 1e6:,.2f} M"))
@@ -628,7 +628,7 @@ def NumbersTable(snap: Snapshot):
     """More outputs of both arms, as a small markdown table."""
     rows = [
         ("composite index", "composite_index", "{:.4f}"),
-        ("indicators improved", "indicators_improved", "{:.0f}"),
+        ("indicators trending the right way", "indicators_trending", "{:.0f}"),
         ("unmet need (high-need cases not served)", "unmet_need", "{:.0%}"),
         ("duplicated services", "duplication", "{:.1%}"),
         ("equity gap (top vs bottom fifth)", "equity_gap", "{:.3f}"),

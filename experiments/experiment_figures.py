@@ -36,7 +36,7 @@ OUTCOME_LABELS = {
     "composite_index": "Final composite index\n(mean status, 0-1)",
     "outcome_per_million": ("Outcome per $1M\n(person-area status gain\n"
                             "summed over quarters, per $1M)"),
-    "indicators_improved": "Indicators improved\n(count)",
+    "indicators_trending": "Indicators trending\nthe right way (count)",
     "duplication": "Duplication\n(extra services per person-area served)",
     "unmet_need": "Unmet need\n(share of high-need person-areas unserved)",
     "equity_gap": "Equity gap\n(top minus bottom quintile status)",

@@ -9,7 +9,7 @@ from scipy import stats
 # Final-step outcomes reported for every run, before the per-area indicators.
 HEADLINE_OUTCOMES = (
     "composite_index",
-    "indicators_improved",
+    "indicators_trending",
     "duplication",
     "unmet_need",
     "outcome_per_million",

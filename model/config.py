@@ -57,7 +57,7 @@ COLLABORATIVE_ONLY = (
                                       "outreach_reach", "data_decay")),
     *(f"effort.{name}" for name in BACKBONE_FUNCTIONS),
     *(f"collaboration.{name}" for name in (
-        "metric_agreement", "control_tightness", "participation_cost", "cost_salience",
+        "metric_agreement", "agreement_ceiling", "agreement_rate", "control_tightness", "participation_cost", "cost_salience",
         "trust_growth", "control_trust_penalty", "trust_share_threshold", "alignment_rate",
         "referral_uptake", "initial_expectation", "expectation_rate")),
 )
@@ -93,8 +93,18 @@ SCHEMA: dict[str, dict[str, dict]] = {
         "seed": spec(1, 0, 2**63 - 1, "Seed of the run's random number generator."),
     },
     "population": {
-        "size": spec(5000, 10, 2_000_000, "Beneficiaries M, held as numpy arrays."),
+        "size": spec(30_000, 10, 2_000_000, "Beneficiaries M, held as numpy arrays (in a "
+                     "pipeline rounded to whole yearly cohorts)."),
         "areas": spec(6, 1, 12, "Outcome areas K; 6 = cradle-to-career pipeline."),
+        "pipeline": spec(True, doc="Areas are life stages: each person is in one stage at a "
+                         "time by age, cohorts enter, age and leave. False: everyone is in "
+                         "every area at once (problems whose areas are not stages)."),
+        "stage_years": spec(2, 1, 10, "Years a person spends in each stage of a pipeline.",
+                            basis="six stages from birth to college completion compressed "
+                                  "to 12 years; " + CHOICE),
+        "trend": spec(0.0, -0.05, 0.05, "Secular trend: change per year in everyone's status "
+                      "target from the collaborative's start (both arms).",
+                      plausible=(-0.005, 0.005), basis=CHOICE),
         "baseline_mean": spec(0.5, 0.0, 1.0, "Mean status people drift back to."),
         "risk_effect": spec(0.3, 0.0, 1.0, "How far high risk lowers a person's baseline."),
         "baseline_sd": spec(0.08, 0.0, 0.5, "Person-and-area noise of the baseline."),
@@ -110,16 +120,20 @@ SCHEMA: dict[str, dict[str, dict]] = {
     },
     "problem": {
         "complementarity": spec(0.5, 0.0, 1.0, "c: how much progress in an area depends on "
-                                "status in its prerequisite area (0 independent, 1 pipeline).",
+                                "status in its prerequisite area, and in a pipeline how much "
+                                "of a stage's result a person carries into the next (0 "
+                                "independent, 1 strict pipeline).",
                                 plausible=(0.0, 1.0), basis=CHOICE),
         "interventions": spec(4, 1, 20, "Candidate interventions per area."),
-        "effect_mean": spec(0.04, 0.0, 1.0, "Mean true effectiveness theta of an intervention "
+        "effect_mean": spec(0.01, 0.0, 1.0, "Mean true effectiveness theta of an intervention "
                             "(share of headroom closed by one quarter of service).",
-                            plausible=(0.02, 0.08),
-                            basis="a year of a typical program moves participants a few "
-                                  "hundredths to 0.1 SD (Kraft 2020)"),
-        "context_sd": spec(0.02, 0.0, 1.0, "Spread of an intervention's effectiveness between "
-                           "organizations' contexts.", plausible=(0.0, 0.04), basis=CHOICE),
+                            plausible=(0.005, 0.02),
+                            basis="a year of the median intervention moves a person ~0.1 SD "
+                                  "of status (median of ~750 education RCTs, Kraft 2020; "
+                                  "docs/ODD.md 'Calibration')"),
+        "context_sd": spec(0.005, 0.0, 1.0, "Spread of an intervention's effectiveness "
+                           "between organizations' contexts.", plausible=(0.0, 0.01),
+                           basis="half the mean effect; " + CHOICE),
         "duplication_decay": spec(0.3, 0.0, 1.0, "Value of each further service to the same "
                                   "person-area in a quarter, relative to the previous one.",
                                   plausible=(0.0, 0.6), basis=CHOICE),
@@ -160,7 +174,10 @@ SCHEMA: dict[str, dict[str, dict]] = {
     },
     "backbone": {
         "cost_per_staff": spec(30_000.0, 0.0, 1e9, "Dollars per staff member per quarter.",
-                               lo_open=True),
+                               lo_open=True, plausible=(20_000.0, 45_000.0),
+                               basis="$120,000 a year with benefits and overhead; a "
+                                     "StriveTogether grant of $3.6M over four years "
+                                     "(~$0.9M a year) pays 7-8 such staff; " + CHOICE),
         "span": spec(6.0, 0.0, 1000.0, "Organizations one staff member can support.",
                      lo_open=True, plausible=(3.0, 12.0), basis=CHOICE),
         "data_maturity_rate": spec(0.06, 0.0, 1.0, "Share of the remaining gap to a mature "
@@ -194,8 +211,20 @@ SCHEMA: dict[str, dict[str, dict]] = {
         for f in BACKBONE_FUNCTIONS
     },
     "collaboration": {
-        "metric_agreement": spec(0.8, 0.0, 1.0, "m: how far partners count things the same "
-                                 "way.", plausible=(0.3, 1.0), basis=CHOICE),
+        "metric_agreement": spec(0.2, 0.0, 1.0, "m at the collaborative's start: how far "
+                                 "partners already count things the same way (it then grows "
+                                 "only by the work of agreeing).", plausible=(0.0, 0.5),
+                                 basis="before shared measurement, over half of 121 Boston "
+                                       "afterschool providers tracked attendance in "
+                                       "spreadsheets and 40% on paper (2010); " + CHOICE),
+        "agreement_ceiling": spec(0.8, 0.0, 1.0, "Most metric agreement the partners can "
+                                  "reach (the rest stays their own way of counting).",
+                                  plausible=(0.5, 1.0), basis=CHOICE),
+        "agreement_rate": spec(0.15, 0.0, 1.0, "Share of the gap to the ceiling closed per "
+                               "quarter at full strategic direction, data management and "
+                               "trust.", plausible=(0.05, 0.4),
+                               basis="Road Map Project: shared indicators chosen ~10 months "
+                                     "after the backbone's start; " + CHOICE),
         "control_tightness": spec(0.1, 0.0, 1.0, "How far the backbone dictates areas and "
                                   "interventions instead of aligning them."),
         "participation_cost": spec(0.05, 0.0, 0.5, "Share of a participant's program capacity "
@@ -226,25 +255,40 @@ SCHEMA: dict[str, dict[str, dict]] = {
     },
     "learning": {
         "observation_noise": spec(0.15, 0.0, 10.0, "Noise of one service's measured result.",
-                                  plausible=(0.05, 0.3), basis=CHOICE),
-        "metric_bias_sd": spec(0.02, 0.0, 1.0, "Spread of each organization's own-yardstick "
-                               "bias.", plausible=(0.0, 0.04), basis=CHOICE),
-        "agreed_metric_bias_sd": spec(0.02, 0.0, 1.0, "Spread of the agreed metric's bias "
+                                  plausible=(0.05, 0.3),
+                                  basis="a person's measured change is the difference of two "
+                                        "assessments with screening noise 0.1: "
+                                        "sqrt(2) x 0.1 = 0.14"),
+        "metric_bias_sd": spec(0.005, 0.0, 1.0, "Spread of each organization's own-yardstick "
+                               "bias.", plausible=(0.0, 0.01),
+                               basis="half the mean effect; " + CHOICE),
+        "agreed_metric_bias_sd": spec(0.005, 0.0, 1.0, "Spread of the agreed metric's bias "
                                       "(shared by every partner using it).",
-                                      plausible=(0.0, 0.04),
+                                      plausible=(0.0, 0.01),
                                       basis="as an own yardstick's, so agreement buys "
                                             "comparability, not accuracy; " + CHOICE),
-        "prior_sd": spec(0.03, 0.0, 1.0, "Uncertainty of initial beliefs about effectiveness.",
-                         lo_open=True),
+        "prior_sd": spec(0.0075, 0.0, 1.0, "Uncertainty of initial beliefs about "
+                         "effectiveness.", lo_open=True,
+                         basis="three quarters of the mean effect; " + CHOICE),
         "forgetting": spec(0.05, 0.0, 1.0, "Share of evidence discounted each quarter."),
         "screening_noise": spec(0.1, 0.0, 1.0, "Noise of one assessment of a person's status "
                                 "(intake screening; a shared record halves its variance at "
                                 "full maturity and agreement).", plausible=(0.05, 0.2),
                                 basis="near the spread of status between people "
                                       "(correlation ~0.7); " + CHOICE),
-        "indicator_sample": spec(400, 1, 1_000_000, "People sampled each quarter (one sample "
-                                 "for every area) to measure population indicators (what the "
-                                 "common agenda and funders see)."),
+        "indicator_sample": spec(400, 2, 1_000_000, "People sampled in each area's stage "
+                                 "each year for the report card's indicators (what the common "
+                                 "agenda and funders see)."),
+    },
+    "shock": {
+        "start": spec(9, 1, 400, "Quarter after the collaborative's start in which the shock "
+                      "(a recession) begins."),
+        "duration": spec(0, 0, 400, "Quarters the shock lasts (0 = no shock)."),
+        "pool_cut": spec(0.15, 0.0, 0.9, "Share of the funding pool cut while it lasts "
+                         "(budget cuts; both arms).", plausible=(0.05, 0.3), basis=CHOICE),
+        "status_drop": spec(0.02, 0.0, 0.5, "How far it lowers everyone's status target "
+                            "while it lasts (families under strain; both arms).",
+                            plausible=(0.0, 0.05), basis="0.2 SD of status; " + CHOICE),
     },
     "conditions": {c: spec(True, doc=f"Switch for the {c.replace('_', ' ')} condition.")
                    for c in CONDITIONS},
@@ -274,6 +318,7 @@ class Config:
     effort: Any
     collaboration: Any
     learning: Any
+    shock: Any
     conditions: Any
 
     @classmethod
@@ -425,7 +470,12 @@ MAX_SERVICES_PER_PERSON_AREA = 100
 
 def _check_consistency(config: Config) -> None:
     fund, pop = config.funding, config.population
-    person_areas = pop.size * pop.areas
+    if pop.pipeline and pop.size < pop.areas * pop.stage_years:
+        raise ConfigError(f"population.size = {pop.size} is out of range for a pipeline of "
+                          f"{pop.areas} stages of {pop.stage_years} years: allowed "
+                          f"population.size >= {pop.areas * pop.stage_years} (one person "
+                          f"per yearly cohort)")
+    person_areas = pop.size * (1 if pop.pipeline else pop.areas)
     most_pool = fund.pool * (1.0 + fund.max_pool_growth)
     if most_pool / fund.cost_per_service > MAX_SERVICES_PER_PERSON_AREA * person_areas:
         allowed = (MAX_SERVICES_PER_PERSON_AREA * person_areas * fund.cost_per_service

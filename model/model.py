@@ -28,6 +28,8 @@ from collective_impact.model.config import (
     field_key,
     load_config,
 )
+from collective_impact.model.measurement import INDICATORS_PER_AREA, Survey, survey, trending
+from collective_impact.model.people import QUARTERS_PER_YEAR, Population
 
 # Which of the five conditions each backbone function serves; outreach (recruiting
 # partners, reaching people) and mobilizing funding run whenever there is a backbone.
@@ -51,11 +53,8 @@ TYPE_AREA_FOCUS = {
     5: (0, 1),  # funder-operated program
 }
 
-# An indicator counts as improved when it beats its step-0 value by this much
-# (half a percentage point of status or share), so noise does not count as progress.
-IMPROVEMENT_TOLERANCE = 0.005
 # Measured progress in the composite index that funders need to see to grow the pool fully.
-CREDIBLE_PROGRESS = 0.05
+CREDIBLE_PROGRESS = 0.01  # 0.1 SD of status, the median program effect (Kraft 2020)
 # Share of the gap to their target that funders close per quarter when they respond
 # (a response over about a year): a modelling choice, used only when funders respond.
 FUNDER_RESPONSE = 0.25
@@ -64,16 +63,13 @@ FUNDER_RESPONSE = 0.25
 CREDIBLE_Z = 2.0
 # The random streams, one per mechanism (see __init__).
 STREAMS = ("world", "participation", "choice", "rounding", "intake", "referral",
-           "evaluation", "indicators")
+           "evaluation", "indicators", "cohorts")
 
 
-def service_gain(theta, expertise, status, prerequisite, complementarity):
-    """Effect of one service: true effectiveness x expertise x complementarity x headroom.
-
-    With complementarity c, progress is scaled by ``(1 - c) + c * prerequisite``, the
-    person's status in the prerequisite area (1 for the first area)."""
-    c = complementarity
-    return theta * expertise * ((1 - c) + c * prerequisite) * (1 - status)
+def service_gain(theta, expertise, status, prerequisite):
+    """Effect of one service: true effectiveness x expertise x prerequisite x headroom, where
+    ``prerequisite`` is the complementarity factor (``people.prerequisite_factor``)."""
+    return theta * expertise * prerequisite * (1 - status)
 
 
 def combined_gain(total_gain, count, decay):
@@ -176,6 +172,7 @@ class CollectiveImpactModel(Model):
                                 strict=True))
         self.seed_value = seed
         self.config = config.with_values({"run.seed": seed})
+        self._quarters_run = 0
         self._build_world()
         self._burn_in()
         self._start_collaborative()
@@ -187,23 +184,11 @@ class CollectiveImpactModel(Model):
     # ------------------------------------------------------------------ set-up
     def _build_world(self) -> None:
         cfg, rng = self.config, self.streams["world"]
-        M, K = cfg.population.size, cfg.population.areas
+        K = cfg.population.areas
         N, A = cfg.organizations.count, cfg.problem.interventions
-        pop, org = cfg.population, cfg.organizations
-
-        risk = rng.beta(2.0, 2.0, M)
-        noise = rng.normal(0.0, pop.baseline_sd, (M, K))
-        self.baseline = np.clip(pop.baseline_mean - pop.risk_effect * (risk[:, None] - 0.5) + noise,
-                                0.01, 0.99)
-        self.status = self.baseline.copy()
-        composite_base = self.baseline.mean(axis=1)
-        self.quintile = np.minimum(
-            (np.argsort(np.argsort(composite_base)) * 5) // M, 4)
-        # High need: the lowest-baseline share of people in each area (a fixed set, so the
-        # unmet-need share has a stable denominator).
-        cut = np.quantile(self.baseline, pop.high_need_share, axis=0)
-        self.high_need = self.baseline <= cut[None, :]
-        self.reach_rank = rng.random(M)
+        org = cfg.organizations
+        self.people = Population(cfg, rng, self.streams["cohorts"])
+        positions = self.people.positions
 
         # True effectiveness: exponential, so most interventions do little and a few work.
         self.theta = rng.exponential(cfg.problem.effect_mean, (K, A))
@@ -227,11 +212,13 @@ class CollectiveImpactModel(Model):
         self.expertise = np.where(self.home, org.home_expertise, org.other_expertise) * jitter
         self.own_agenda = rng.dirichlet(np.ones(K), N) * 0.3 + 0.7 * (
             self.home / self.home.sum(axis=1, keepdims=True))
-        # A larger organization reaches proportionally more people (a school district, its
-        # whole district), so none has more service slots than people at its door.
-        self.catchment_size = np.clip(
-            np.round(org.catchment_share * M * N * self.base_grant_share), 1, M).astype(np.int64)
-        self.catchment_start = rng.integers(0, M, N)
+        # A larger organization reaches proportionally more neighbourhoods (a school
+        # district, its whole district), so none has more service slots than people at its
+        # door. Catchments are ranges of positions: every age group living there.
+        self.catchment_size = np.clip(np.round(org.catchment_share * positions * N
+                                               * self.base_grant_share), 1,
+                                      positions).astype(np.int64)
+        self.catchment_start = rng.integers(0, positions, N)
         self.initial_trust = np.clip(org.initial_trust + rng.normal(0.0, 0.08, N), 0.0, 1.0)
         self.founding_draw = rng.random(N)
         self.belief_mean = cfg.problem.effect_mean + rng.normal(0.0, cfg.learning.prior_sd,
@@ -246,9 +233,11 @@ class CollectiveImpactModel(Model):
         in which services, screening and learning have long been at work."""
         scenario = self.config
         self.config = scenario.isolated().with_values({"funding.max_pool_growth": 0.0})
+        self._burning_in = True
         self._start_collaborative()
         for _ in range(scenario.run.burn_in):
             self._quarter()
+        self._burning_in = False
         self.config = scenario
 
     def _start_collaborative(self) -> None:
@@ -274,6 +263,7 @@ class CollectiveImpactModel(Model):
         self.choice = np.argmax(self.belief_mean, axis=2)
         self.common_agenda = self.own_agenda.mean(axis=0)
         self.data_maturity = 0.0
+        self.agreement = cfg.collaboration.metric_agreement  # grows by the work of agreeing
         # The pooled data: precision-weighted sums of shared evaluations, and each partner's
         # own part of them, so that what a partner gets back is what others shared.
         self.pooled_weight = np.zeros((K, A))
@@ -282,13 +272,11 @@ class CollectiveImpactModel(Model):
         self.contributed_sum = np.zeros((N, K, A))
         self.coverage = 0.0
         self.intensity = dict.fromkeys(BACKBONE_FUNCTIONS, 0.0)
-        self.total_gain = float((self.status - self.baseline).sum())
+        self.total_gain = self.people.gain_over_baseline()
         self.cumulative_gain = 0.0
         self.cumulative_spending = 0.0
         self._coordinate()
-        self.measured_means = self._sample_area_means()
-        self._start = self._area_indicators()
-        self._measured_start = float(self.measured_means.mean())
+        self.survey = self.baseline_survey = self._survey()
         self.indicators = self._measure(services=None)
 
     def _set_up_connective_tissue(self) -> None:
@@ -316,7 +304,8 @@ class CollectiveImpactModel(Model):
         mid-run: population, organizations, interventions and burn-in must be as they are
         (the run keeps its own seed). A collaborative started now recruits its founding
         partners as at a start; one ended now lets its partners go."""
-        fixed = ("population", "organizations", "run.burn_in", "problem.interventions")
+        fixed = ("population", "organizations", "shock", "run.burn_in",
+                 "problem.interventions", "problem.complementarity")
         now, new = self.config.to_dict(), config.to_dict()
         for item in fixed:
             section, _, name = item.partition(".")
@@ -351,12 +340,16 @@ class CollectiveImpactModel(Model):
         self._update_participation()
         self._coordinate()
         self._update_trust_and_alignment()
+        self._agree_on_metrics()
         self._fund()
         services = self._deliver_services()
         self._apply_outcomes(services)
         self._learn(services)
         self._mature_data_system()
         self._judge_benefits(services)
+        self._quarters_run += 1
+        if self._quarters_run % QUARTERS_PER_YEAR == 0:
+            self.people.age_one_year()  # end of a school year: cohorts move on
         return services
 
     def run(self, steps: int | None = None) -> pd.DataFrame:
@@ -372,9 +365,34 @@ class CollectiveImpactModel(Model):
         return df
 
     # ------------------------------------------------------------------ mechanisms
+    @property
+    def status(self) -> np.ndarray:
+        """People's true status, M x K (``people.status``); nobody in the model reads it to
+        decide anything."""
+        return self.people.status
+
+    def _shock_active(self) -> bool:
+        """Whether this quarter is in the scenario's shock (a recession): quarters
+        ``shock.start`` to ``shock.start + shock.duration - 1`` after the collaborative's
+        start; never in the burn-in."""
+        shock = self.config.shock
+        return (not self._burning_in and shock.duration > 0
+                and shock.start <= self.steps < shock.start + shock.duration)
+
+    def _world_offset(self) -> float:
+        """How far the world moves everyone's status target this quarter: the secular trend
+        (``population.trend`` per year since the collaborative's start) less a shock's
+        ``shock.status_drop``. Both arms alike; none in the burn-in."""
+        if self._burning_in:
+            return 0.0
+        drop = self.config.shock.status_drop if self._shock_active() else 0.0
+        return self.config.population.trend * self.steps / QUARTERS_PER_YEAR - drop
+
     def _coordinate(self) -> None:
-        """This quarter's pool; backbone capacity: staff, coverage and function intensities."""
-        self.funding_pool = self.config.funding.pool * (1.0 + self.pool_growth)
+        """This quarter's pool (cut in a shock); backbone capacity: staff, coverage and
+        function intensities."""
+        cut = self.config.shock.pool_cut if self._shock_active() else 0.0
+        self.funding_pool = self.config.funding.pool * (1.0 + self.pool_growth) * (1.0 - cut)
         if self.backbone is not None:
             self.backbone.step()
             self.coverage, self.intensity = self.backbone.coverage, self.backbone.intensity
@@ -388,9 +406,25 @@ class CollectiveImpactModel(Model):
         return np.clip((self.trust - thr) / (1.0 - thr), 0.0, 1.0)
 
     def _agreement(self) -> float:
-        """Metric agreement in force: partners' m under shared measurement, else none."""
-        cond = self.config.conditions
-        return self.config.collaboration.metric_agreement if cond.shared_measurement else 0.0
+        """Metric agreement in force: the partners' agreement m under shared measurement,
+        else none."""
+        return self.agreement if self.config.conditions.shared_measurement else 0.0
+
+    def _agree_on_metrics(self) -> None:
+        """Agreeing on shared ways to measure is work the partners do around a common agenda:
+        m grows toward ``collaboration.agreement_ceiling`` at ``agreement_rate`` x strategic
+        direction x data management x the participants' mean trust. Without a common agenda,
+        shared measurement or participants it stays where it started."""
+        cfg, cond = self.config, self.config.conditions
+        part = self.participating
+        if not (self.collaborative_active and cond.common_agenda and cond.shared_measurement
+                and part.any()):
+            return
+        col = cfg.collaboration
+        work = (self.intensity["strategic_direction"] * self.intensity["data_management"]
+                * float(self.trust[part].mean()))
+        self.agreement += col.agreement_rate * work * max(col.agreement_ceiling
+                                                          - self.agreement, 0.0)
 
     def _cost_of_taking_part(self) -> np.ndarray:
         """Working-group and volunteer coordination time (weighed by its salience) plus the
@@ -431,7 +465,7 @@ class CollectiveImpactModel(Model):
             consensus = (self.own_agenda[part].mean(axis=0) if part.any()
                          else self.own_agenda.mean(axis=0))
             gap = np.maximum(self.config.population.on_track_threshold
-                             - self.measured_means, 0.0) + 0.01
+                             - self.survey.level, 0.0) + 0.01
             evidence = self.data_maturity * self._agreement()
             self.common_agenda = (1 - evidence) * consensus + evidence * gap / gap.sum()
             target = self.intensity["strategic_direction"] * self.trust * part
@@ -569,14 +603,16 @@ class CollectiveImpactModel(Model):
         counts = np.floor(wanted).astype(np.int64)
         counts += self.streams["rounding"].random(counts.shape) < (wanted - counts)
         referral = self.streams["referral"]
-        referred = referral.binomial(counts, self._referral_share()[:, None])
+        referral_share = self._referral_share()
+        referred = referral.binomial(counts, referral_share[:, None])
         # A declined referral's slot goes back to the organization's own intake.
         referred = referral.binomial(referred, cfg.collaboration.referral_uptake)
         slots = counts - referred
         intake = self._walk_ins(slots, counts)
         parts_o, parts_k, parts_i = [], [], []
-        if referred.any():
+        if referral_share.any():  # the data system keeps records, for now and for hand-offs
             records = self._shared_records(intake)
+        if referred.any():
             unfilled = np.zeros_like(referred)
             for k in np.flatnonzero(referred.sum(axis=0)):
                 people = self._refer(k, int(referred[:, k].sum()), records)
@@ -622,24 +658,33 @@ class CollectiveImpactModel(Model):
         neediest by that assessment fill its ``slots``, once each.
         Returns every applicant (organization, area, person, assessment) and which were
         chosen: the others are the overflow a sharing partner's records can refer."""
-        cfg, rng = self.config, self.streams["intake"]
+        cfg, rng, people = self.config, self.streams["intake"], self.people
         M, K = self.status.shape
         N = len(slots)
-        size = self.catchment_size[:, None]
+        ages = people.stage_years  # cohorts in a stage (1 without a pipeline)
+        size = self.catchment_size[:, None] * ages  # people of the stage in the catchment
         capacity = slots if capacity is None else capacity
         intake = np.minimum(size, np.ceil(cfg.organizations.intake_ratio * capacity)).astype(
             np.int64).ravel()
-        window = rng.integers(0, np.broadcast_to(size, (N, K))).ravel()  # fixed-size draw
+        width = np.broadcast_to(size, (N, K)).ravel()
+        window = rng.integers(0, width)  # fixed-size draw
         group = np.repeat(np.arange(N * K), intake)
         offset = np.arange(len(group)) - np.repeat(np.cumsum(intake) - intake, intake)
-        o, k = group // K, group % K
-        # Position in the catchment and then on the ring of people, each wrapped once (the
-        # window's start and the offset are both below the catchment's size).
-        width = size[o, 0]
-        place = window[group] + offset
+        o = np.repeat(np.repeat(np.arange(N), K), intake)
+        k = np.repeat(np.tile(np.arange(K), N), intake)
+        # Place in the catchment's stage and then position on the ring of neighbourhoods,
+        # each wrapped once (the window's start and the offset are below the stage's size).
+        width = np.repeat(width, intake)
+        place = np.repeat(window, intake) + offset
         place = np.where(place >= width, place - width, place)
-        person = self.catchment_start[o] + place
-        person = np.where(person >= M, person - M, person)
+        if ages > 1:
+            place, cohort = np.divmod(place, ages)
+        else:
+            cohort = 0
+        position = np.repeat(np.repeat(self.catchment_start, K), intake) + place
+        position = np.where(position >= people.positions, position - people.positions,
+                            position)
+        person = people.person_at(k, position, cohort)
         measured = (self.status.ravel()[person * K + k]
                     + cfg.learning.screening_noise
                     * rng.standard_normal(len(group), dtype=np.float32))
@@ -652,53 +697,68 @@ class CollectiveImpactModel(Model):
         sharing partners enter (each with chance maturity x willingness to share), plus the
         people community outreach reaches and assesses. Whom sharing partners serve is known
         too, so they are not referred again; other organizations' clients are not."""
-        cfg, rng = self.config, self.streams["referral"]
-        M, K = self.status.shape
+        cfg, rng, people = self.config, self.streams["referral"], self.people
+        K = people.K
         gate = self._share_gate() * self.participating
         entered = rng.random(len(intake["org"])) < self.data_maturity * gate[intake["org"]]
         outreach = cfg.backbone.outreach_reach * self.intensity["community_outreach"]
-        contacts = np.flatnonzero(self.reach_rank < outreach)
-        assessed = (self.status[contacts] + cfg.learning.screening_noise
-                    * rng.standard_normal((len(contacts), K)))
-        record = np.full((M, K), np.nan)
-        record[contacts] = assessed
-        record[intake["person"][entered], intake["area"][entered]] = \
-            intake["measured"][entered]
-        known_served = np.zeros((M, K), dtype=bool)
-        by_partner = intake["chosen"] & (gate[intake["org"]] > 0)
-        known_served[intake["person"][by_partner], intake["area"][by_partner]] = True
+        contacts = np.flatnonzero(people.reach_rank < outreach)
+        # Records are kept for live cells (people's current person-areas) only.
+        if not people.pipeline:
+            contacts = (contacts[:, None] * K + np.arange(K)).ravel()
+        status = people.current(self.status)
+        record = np.full(len(people.cells), np.nan)
+        record[contacts] = (status[contacts] + cfg.learning.screening_noise
+                            * rng.standard_normal(len(contacts)))
+        live = people.live_index[intake["person"] * K + intake["area"]]
+        record[live[entered]] = intake["measured"][entered]
+        known_served = np.zeros(len(people.cells), dtype=bool)
+        known_served[live[intake["chosen"] & (gate[intake["org"]] > 0)]] = True
+        people.keep_records(record)
         return {"record": record, "served": known_served}
 
     def _refer(self, k: int, n: int, records: dict[str, np.ndarray]) -> np.ndarray:
         """Up to ``n`` people in area ``k`` with a record and not known to be served, the
         neediest by their record, matched with other partners' records of them (so the
-        estimate sharpens as the data system matures and metrics agree)."""
-        record = records["record"][:, k]
-        candidates = np.flatnonzero(~np.isnan(record) & ~records["served"][:, k])
+        estimate sharpens as the data system matures and metrics agree). In a pipeline,
+        people new to stage k with no record in it yet are found by the record handed on
+        from their last stage (``Population.handoff``): off track there, likely off track
+        here, before it compounds."""
+        people = self.people
+        cells = people.area_cells[k]
+        record = records["record"][cells]
+        open_ = ~records["served"][cells]
+        fresh = cells[~np.isnan(record) & open_]
+        z = self.streams["referral"].standard_normal(len(fresh))
+        estimate = matched_estimate(records["record"][fresh], people.current(self.status)[fresh],
+                                    z, self.config.learning.screening_noise,
+                                    self.data_maturity * self._agreement())
+        candidates = people.cell_person[fresh]
+        if people.pipeline:
+            handed = cells[np.isnan(record) & open_ & ~np.isnan(people.handoff[cells])]
+            candidates = np.concatenate([candidates, handed])  # live index = person here
+            estimate = np.concatenate([estimate, people.handoff[handed]])
         if len(candidates) == 0:
             return candidates
-        z = self.streams["referral"].standard_normal(len(candidates))
-        estimate = matched_estimate(record[candidates], self.status[candidates, k], z,
-                                    self.config.learning.screening_noise,
-                                    self.data_maturity * self._agreement())
         if n >= len(candidates):
             return candidates  # fewer records than referral slots; the rest go unused
         return np.sort(candidates[np.argpartition(estimate, n - 1)[:n]])
 
     def _apply_outcomes(self, services: dict[str, np.ndarray]) -> None:
-        cfg = self.config
+        cfg, people = self.config, self.people
         M, K = self.status.shape
         o, k, i, a = services["org"], services["area"], services["person"], services["intervention"]
-        prerequisite = np.where(k > 0, self.status[i, np.maximum(k - 1, 0)], 1.0)
         gain = service_gain(self.theta_local[o, k, a], self.expertise[o, k], self.status[i, k],
-                            prerequisite, cfg.problem.complementarity)
-        cell = i * K + k
-        total = np.bincount(cell, weights=gain, minlength=M * K)
-        count = np.bincount(cell, minlength=M * K)
-        delta = combined_gain(total, count, cfg.problem.duplication_decay)
-        services["served_cells"] = (count > 0).reshape(M, K)
-        self.status = np.clip(self.status + delta.reshape(M, K), 0.0, 1.0)
-        self.status += cfg.population.drift_rate * (self.baseline - self.status)
+                            people.prerequisite_factor(i, k))
+        live = people.live_index[i * K + k]  # services reach only people's current stage
+        total = np.bincount(live, weights=gain, minlength=len(people.cells))
+        count = np.bincount(live, minlength=len(people.cells))
+        served = np.flatnonzero(count)
+        delta = combined_gain(total[served], count[served], cfg.problem.duplication_decay)
+        services["served_live"] = count > 0
+        flat, cells = people.status.ravel(), people.cells[served]
+        flat[cells] = np.clip(flat[cells] + delta, 0.0, 1.0)
+        people.drift(cfg.population.drift_rate, self._world_offset())
 
     def _learn(self, services: dict[str, np.ndarray]) -> None:
         """Own, noisy evaluations on each organization's yardstick; participants in shared
@@ -775,54 +835,63 @@ class CollectiveImpactModel(Model):
 
     # ------------------------------------------------------------------ outputs
     def _account(self) -> None:
-        self.total_gain = float((self.status - self.baseline).sum())
+        self.total_gain = self.people.gain_over_baseline()
         self.cumulative_gain += self.total_gain
         self.cumulative_spending += self.funding_pool
 
-    def _sample_area_means(self) -> np.ndarray:
-        """Population indicators as measured: each area's mean status over a random sample
-        of people (the same sample size in both arms); also records the sampling standard
-        error of the measured composite index."""
-        M = len(self.status)
-        n = self.config.learning.indicator_sample
-        sampled = self.status[self.streams["indicators"].integers(0, M, n)]
-        self.measured_se = float(sampled.mean(axis=1).std() / np.sqrt(n))
-        return sampled.mean(axis=0)
+    def _survey(self) -> Survey:
+        """The yearly indicator survey: ``learning.indicator_sample`` people drawn at random
+        from each area's stage (the same draws in both arms), assessed exactly (a survey's
+        error is its sampling), three indicators per area (see ``measurement``)."""
+        people, rng = self.people, self.streams["indicators"]
+        K, n = people.K, self.config.learning.indicator_sample
+        place = rng.integers(0, people.stage_size, (K, n))
+        area = np.repeat(np.arange(K)[:, None], n, axis=1)
+        person = people.person(area, place)
+        return survey(self.status[person, area], people.quintile[person],
+                      self.config.population.on_track_threshold)
 
     def _area_indicators(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per area: mean status, share on track, and the equity gap (mean status of the
-        highest minus the lowest baseline quintile)."""
-        means = self.status.mean(axis=0)
-        on_track = (self.status >= self.config.population.on_track_threshold).mean(axis=0)
-        equity = (self.status[self.quintile == 4].mean(axis=0)
-                  - self.status[self.quintile == 0].mean(axis=0))
+        """True indicators per area, over the people now in its stage: mean status, share on
+        track, and the equity gap (mean status of the highest minus the lowest baseline
+        quintile)."""
+        people = self.people
+        status = people.current(self.status)
+        quintile = people.quintile[people.cell_person]
+        top, bottom = (quintile == 4).astype(float), (quintile == 0).astype(float)
+        count = people.by_area(np.ones(len(status)))
+        means = people.by_area(status) / count
+        on_track = people.by_area(
+            (status >= self.config.population.on_track_threshold).astype(float)) / count
+        with np.errstate(invalid="ignore", divide="ignore"):
+            equity = (people.by_area(status * top) / people.by_area(top)
+                      - people.by_area(status * bottom) / people.by_area(bottom))
         return means, on_track, equity
 
     def _measure(self, services: dict | None) -> dict[str, float]:
-        M, K = self.status.shape
+        people = self.people
         means, on_track, equity_by_area = self._area_indicators()
-        if services is not None:
-            self.measured_means = self._sample_area_means()
+        if services is not None and self.steps % QUARTERS_PER_YEAR == 0:
+            self.survey = self._survey()  # the report card, once a year
         out: dict[str, float] = {"composite_index": float(means.mean()),
-                                 "measured_composite_index": float(self.measured_means.mean())}
+                                 "measured_composite_index": self.survey.composite}
         for name, mean, share in zip(self.config.area_names, means, on_track, strict=True):
             out[f"mean_{name}"] = float(mean)
             out[f"on_track_{name}"] = float(share)
-        start_means, start_on_track, start_equity = self._start
-        improved = (np.sum(means > start_means + IMPROVEMENT_TOLERANCE)
-                    + np.sum(on_track > start_on_track + IMPROVEMENT_TOLERANCE)
-                    + np.sum(equity_by_area < start_equity - IMPROVEMENT_TOLERANCE))
-        out["indicators_improved"] = int(improved)
-        out["indicators_total"] = 3 * K
+        trend = trending(self.survey, self.baseline_survey)
+        out["indicators_trending"] = int(trend.sum())
+        out["indicators_total"] = INDICATORS_PER_AREA * people.K
+        out["indicators_trending_share"] = float(trend.mean())
         if services is None:  # the collaborative's first quarter, before any service in it
             services_n, duplication, unmet, referral, error = 0, 0.0, np.nan, 0.0, np.nan
             program = 0.0
         else:
             services_n = len(services["person"])
-            served = services["served_cells"]
+            served = services["served_live"]
             served_cells = int(served.sum())
             duplication = (services_n - served_cells) / served_cells if served_cells else 0.0
-            unmet = float((self.high_need & ~served).sum() / self.high_need.sum())
+            need = people.current(people.high_need)
+            unmet = float((need & ~served).sum() / max(need.sum(), 1))
             referral = float(services["referred"].sum() / services_n) if services_n else 0.0
             error = self._learning_error(services)
             program = float(services["capacity"].sum())
@@ -832,7 +901,7 @@ class CollectiveImpactModel(Model):
             "learning_error": error,
             "trust": float(self.trust.mean()),
             "participation": float(self.participating.mean()),
-            "equity_gap": float(equity_by_area.mean()),
+            "equity_gap": float(np.nanmean(equity_by_area)),
             "program_spending": program,
             "participation_cost_spending": (float(self.grants.sum()) - program
                                             if services is not None else 0.0),
@@ -840,13 +909,14 @@ class CollectiveImpactModel(Model):
             "backbone_staff": (float(self.backbone.staff)
                                if self.backbone is not None and services is not None else 0.0),
             "funding_pool": float(self.funding_pool) if services is not None else 0.0,
-            "outcome_gain": self.total_gain / (M * K),
+            "outcome_gain": self.total_gain / len(people.cells),
             "outcome_per_million": (self.cumulative_gain / (self.cumulative_spending / 1e6)
                                     if self.cumulative_spending else 0.0),
             "services": services_n,
             "referral_share": referral,
             "coverage": float(self.coverage),
             "data_maturity": float(self.data_maturity),
+            "metric_agreement": float(self._agreement()) if self.collaborative_active else 0.0,
             "alignment": float(self.alignment.mean()),
             "expected_benefit": (float(self.expectation.mean()) if self.collaborative_active
                                  else 0.0),
@@ -871,8 +941,8 @@ class CollectiveImpactModel(Model):
             return
         shares = self.grants / self.grants.sum()
         credibility = float((shares * self._credibility()).sum())
-        noise = CREDIBLE_Z * np.sqrt(2.0) * self.measured_se  # two samples: start and now
-        progress = max(0.0, float(self.measured_means.mean()) - self._measured_start - noise)
+        noise = CREDIBLE_Z * np.sqrt(2.0) * self.survey.composite_se  # two samples
+        progress = max(0.0, self.survey.composite - self.baseline_survey.composite - noise)
         target = cfg.funding.max_pool_growth * min(1.0, credibility * progress / CREDIBLE_PROGRESS)
         self.pool_growth += FUNDER_RESPONSE * (target - self.pool_growth)
 

@@ -9,7 +9,7 @@ def tiny_config() -> Config:
     return Config.from_dict({
         "scenario": {"name": "tiny"},
         "run": {"steps": 8, "seed": 3, "burn_in": 8},
-        "population": {"size": 400},
-        "organizations": {"count": 12},
+        "population": {"size": 2400},  # a pipeline of 12 yearly cohorts of 200
+        "organizations": {"count": 12, "catchment_share": 0.3},
         "funding": {"pool": 400_000.0, "backbone_share": 0.1},
     })

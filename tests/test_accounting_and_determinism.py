@@ -38,11 +38,14 @@ def test_different_seeds_give_different_runs(tiny_config):
 def test_arms_share_population_organizations_and_effectiveness(tiny_config):
     collective = CollectiveImpactModel(tiny_config, seed=5)
     isolated = CollectiveImpactModel(tiny_config.isolated(), seed=5)
-    for name in ("baseline", "theta", "theta_local", "metric_bias", "org_type",
+    for name in ("theta", "theta_local", "metric_bias", "org_type",
                  "base_grant_share", "expertise", "own_agenda", "catchment_start",
                  "initial_trust", "belief_mean"):
         np.testing.assert_array_equal(getattr(collective, name), getattr(isolated, name),
                                       err_msg=name)
+    for name in ("baseline", "risk", "quintile", "high_need", "stage"):
+        np.testing.assert_array_equal(getattr(collective.people, name),
+                                      getattr(isolated.people, name), err_msg=name)
     assert collective.backbone is not None and isolated.backbone is None
 
 
@@ -57,7 +60,7 @@ def test_step_zero_is_the_starting_state(tiny_config):
     df = run_model(tiny_config)
     assert len(df) == tiny_config.run.steps + 1
     assert df.step.tolist() == list(range(tiny_config.run.steps + 1))
-    assert df.indicators_improved.iloc[0] == 0
+    assert df.indicators_trending.iloc[0] == 0  # the baseline year is its own reference
     assert df.services.iloc[0] == 0
 
 

@@ -22,7 +22,7 @@ def test_compare_writes_tables_manifest_and_figures(tmp_path, tiny_file, capsys)
     assert main(["compare", str(tiny_file), "--seeds", "3", "--jobs", "1", "--quiet",
                  "--out", str(out)]) == 0
     printed = capsys.readouterr().out
-    for outcome in ("composite_index", "indicators_improved", "duplication", "unmet_need",
+    for outcome in ("composite_index", "indicators_trending", "duplication", "unmet_need",
                     "outcome_per_million", "on_track_early_reading"):
         assert outcome in printed
     assert "paired by seed" in printed
@@ -30,7 +30,7 @@ def test_compare_writes_tables_manifest_and_figures(tmp_path, tiny_file, capsys)
                  "composite_index.png", "areas.png"):
         assert (out / name).stat().st_size > 0, name
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["config"]["population"]["size"] == 400
+    assert manifest["config"]["population"]["size"] == 2400
     assert len(manifest["seeds"]) == 3
     assert manifest["versions"]["mesa"].startswith("3.")
     assert {"git_commit", "created"} <= manifest.keys()

@@ -20,7 +20,7 @@ def test_shipped_scenarios_load(path):
 def test_strive_scale():
     config = load_config(CONFIGS / "strive.toml")
     assert config.organizations.count == 300
-    assert config.population.size == 50_000
+    assert config.population.size == 300_000
     assert config.population.areas == 6
     assert config.run.steps == 40
 

@@ -91,8 +91,8 @@ def test_typed_funding_is_in_millions(small):
 ])
 def test_typed_values_out_of_range_are_explained(small, key, text, words):
     lever = LEVER_BY_KEY[key]
-    # the default population, which the model lets buy up to ~$1,000 M of services a quarter
-    world = small.with_values({"population.size": 5000})
+    # the default population, which the model lets buy up to ~$1,200 M of services a quarter
+    world = small.with_values({"population.size": 30_000})
     with pytest.raises(ConfigError) as err:
         apply_typed(world, lever, text)
     message = str(err.value)
@@ -117,7 +117,7 @@ def test_every_lever_slider_lies_inside_the_models_range(small):
 
 def test_live_limit_refuses_runs_too_big_to_watch(small):
     with pytest.raises(ConfigError, match="too many to run live"):
-        check_live(small.with_values({"population.size": 5000, "funding.pool": 1e9}))
+        check_live(small.with_values({"population.size": 30_000, "funding.pool": 1e9}))
     assert check_live(small) is small
 
 

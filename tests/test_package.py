@@ -200,7 +200,7 @@ def test_a_second_sweep_on_a_folder_in_use_is_refused(tmp_path):
     out = tmp_path / "out"
     experiment = tmp_path / "tiny.toml"
     experiment.write_text('[experiment]\nname = "tiny"\nreplications = 1\n'
-                          '[base]\n"run.steps" = 2\n"population.size" = 100\n'
+                          '[base]\n"run.steps" = 2\n"population.size" = 200\n'
                           '"organizations.count" = 4\n'
                           '[levers]\n"funding.backbone_share" = [0.0, 0.1]\n')
     with folder_lock(out):  # as a sweep running in another process holds it
