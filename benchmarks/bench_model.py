@@ -5,7 +5,7 @@
 Reports the best and median wall time of one collective run (the isolated arm is
 cheaper), including the isolated burn-in before the collaborative starts, steps per
 second and person-area updates per second (burn-in quarters counted). Target: one
-default run under 0.2 s on a 2-core machine.
+default run under 0.3 s on a 2-core machine.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 from collective_impact.model import CollectiveImpactModel, load_config
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
-TARGET_SECONDS = {"default": 0.2}
+TARGET_SECONDS = {"default": 0.3}
 
 
 def time_run(config, repeats: int) -> list[float]:
@@ -41,7 +41,8 @@ def main() -> None:
         times = time_run(config, args.repeats)
         best, median = min(times), statistics.median(times)
         steps = config.run.steps + config.run.burn_in
-        updates = config.population.size * config.population.areas * steps
+        live = 1 if config.population.pipeline else config.population.areas
+        updates = config.population.size * live * steps
         target = TARGET_SECONDS.get(name)
         verdict = "" if target is None else (
             f"under {target} s" if median < target else f"OVER {target} s")

@@ -617,6 +617,8 @@ def Page():
                 solara.Button("share on track", value="on_track", text=True)
                 solara.Button("average status", value="mean", text=True)
             Chart(charts.areas_option, snap, "areas", 470, option=measure.value)
+        with Panel("Report card and stage profile", "report_card"):
+            Chart(charts.report_card_option, snap, "report_card", 330)
         with Panel("Where the money goes", "money"):
             Chart(charts.money_option, snap, "money", 360)
         with Panel("Trust and participation", "trust"):

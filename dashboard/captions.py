@@ -102,6 +102,19 @@ CAPTIONS: dict[str, Caption] = {
         try_="Set complementarity to 1 and then to 0, and compare how the later stages "
              "respond on each side.",
     ),
+    "report_card": Caption(
+        what="Left: the report card. Once a year a sample of young people in each stage is "
+             "assessed, and each stage's three indicators (average status, share on track, "
+             "gap between the best- and worst-off fifths) are compared with the baseline "
+             "year's, as Strive reported '34 of 53 indicators trending in the right "
+             "direction'. Right: each stage's average status now, collective minus isolated.",
+        notice="The report card is noisy: in a world where nothing changes about half the "
+               "indicators trend the right way by chance, so a count near half says little. "
+               "Young people move up a stage each year, so what changes in the early stages "
+               "reaches the later ones only years later, as they carry it there.",
+        try_="Open the recession scenario: budgets are cut and families are under strain in "
+             "years 3 and 4. Watch both report cards fall, and which side recovers first.",
+    ),
     "money": Caption(
         what="Left: money spent each quarter. Blue is program money on the collective side, "
              "dark blue the backbone, the dashed orange line the isolated side's program money "

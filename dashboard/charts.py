@@ -327,3 +327,37 @@ def trust_option(snap: Snapshot) -> dict:
         yAxis=[_value_axis(0, min=0, max=1, scale=False),
                _value_axis(1, min=0, max=100, scale=False, fmt="{value}%")],
         series=series)
+
+
+def report_card_option(snap: Snapshot) -> dict:
+    """Left: the report card, the share of indicators trending the right way (measured
+    yearly on samples against the baseline year, as Strive counted them). Right: the stage
+    profile, each stage's mean status now, collective minus isolated (in thousandths)."""
+    series = _arm_series(snap, "indicators_trending_share", 0, scale=100, digits=1,
+                         end_label="{:.0f}%")
+    now = {arm: snap.latest(arm) for arm in ARMS}
+    gaps = [round(1000 * float(now["collective"][f"mean_{a}"] - now["isolated"][f"mean_{a}"]),
+                  2) for a in snap.areas]
+    series.append({
+        "type": "bar", "name": "collective minus isolated", "xAxisIndex": 1, "yAxisIndex": 1,
+        "data": [{"value": g, "itemStyle": {"color": ARM_COLORS["collective" if g >= 0
+                                                                else "isolated"]}}
+                 for g in gaps],
+        "label": {"show": snap.step > 0, "position": "right", "fontSize": 10,
+                  "color": TEXT, "formatter": "{c}"}})
+    labels = [area_label(a) for a in snap.areas]
+    span = _nice_ceiling(max((abs(g) for g in gaps), default=0.0) or 0.5)
+    return _base(
+        legend=_legend(), tooltip={"trigger": "item"},
+        title=[{"text": "Indicators trending the right way (share)", "left": 8, "top": 0,
+                "textStyle": {"fontSize": 13, "color": TEXT}},
+               {"text": "Stage profile: collective minus isolated (thousandths)",
+                "left": "51%", "top": 0, "textStyle": {"fontSize": 13, "color": TEXT}}],
+        grid=[{"left": 44, "width": "38%", "top": 44, "bottom": 40},
+              {"left": "68%", "right": 40, "top": 44, "bottom": 40}],
+        xAxis=[_quarter_axis(snap, 0),
+               _value_axis(1, min=-span, max=span, scale=False)],
+        yAxis=[_value_axis(0, min=0, max=100, scale=False, fmt="{value}%"),
+               {"type": "category", "gridIndex": 1, "data": labels, "inverse": True,
+                "axisLabel": {"color": MUTED, "fontSize": 11}, "axisTick": {"show": False}}],
+        series=series)

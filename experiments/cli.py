@@ -34,7 +34,8 @@ def _cmd_run(args) -> None:
     last = steps.iloc[-1]
     print(f"{config.scenario.name} ({arm}, seed {seed}, {len(steps) - 1} quarters): "
           f"composite index {steps.composite_index.iloc[0]:.4f} -> {last.composite_index:.4f}, "
-          f"{int(last.indicators_trending)} of {int(last.indicators_total)} indicators trending the right way")
+          f"{int(last.indicators_trending)} of {int(last.indicators_total)} indicators trending "
+          f"the right way")
     print(f"wrote {path}")
 
 

@@ -228,6 +228,7 @@ FIGURE_KEYS = {
     "lines": ("kind", "x", "hue", "outcomes", "title"),
     "heatmap": ("kind", "x", "y", "outcome", "title"),
     "timeseries": ("kind", "title"),  # the composite index over time, as `compare` draws it
+    "lag": ("kind", "title"),  # the paired gain by stage (area) and year
     "factorial": ("kind", "outcome", "title"),
     "policies": ("kind", "outcome", "title"),
 }
@@ -253,8 +254,10 @@ def _check_figure(experiment: Experiment) -> None:
             raise ExperimentError(f"{src}: [figure] a {kind} figure needs {axis} = a factor")
     for outcome in spec.get("outcomes", []) + [spec.get("outcome")]:
         check_outcome(experiment, outcome, "[figure] outcome")
-    if kind == "timeseries" and not experiment.steps_tables:
-        raise ExperimentError(f"{src}: a timeseries figure needs steps_tables = true")
+    if kind in ("timeseries", "lag") and not experiment.steps_tables:
+        raise ExperimentError(f"{src}: a {kind} figure needs steps_tables = true")
+    if kind == "lag" and not experiment.both_arms:
+        raise ExperimentError(f"{src}: a lag figure needs both_arms = true (it draws the gain)")
     if kind == "policies" and not experiment.policies:
         raise ExperimentError(f"{src}: a policies figure needs [policies.<name>] tables")
     if kind == "factorial" and (len(experiment.factors) < 2 or any(

@@ -129,6 +129,33 @@ def heatmap_figure(cells: pd.DataFrame, x: str, y: str, outcome: str, title: str
     return fig
 
 
+def lag_figure(table: pd.DataFrame, title: str):
+    """The paired gain in mean status by stage (rows, first stage on top) and year
+    (columns); values in parentheses have a 95% interval that includes 0. ``table`` has
+    columns area, stage, year, mean, lo, hi."""
+    grid = table.pivot(index="stage", columns="year", values="mean")
+    lo = table.pivot(index="stage", columns="year", values="lo").reindex_like(grid)
+    hi = table.pivot(index="stage", columns="year", values="hi").reindex_like(grid)
+    names = table.drop_duplicates("stage").set_index("stage").area.reindex(grid.index)
+    values = grid.to_numpy()
+    span = float(np.nanmax(np.abs(values))) or 1.0
+    fig, ax = plt.subplots(figsize=(0.8 * grid.shape[1] + 4, 0.6 * grid.shape[0] + 2))
+    image = ax.imshow(values, cmap="RdBu", norm=TwoSlopeNorm(0.0, -span, span), aspect="auto")
+    for (i, j), value in np.ndenumerate(values):
+        unsure = lo.iat[i, j] <= 0 <= hi.iat[i, j]
+        shown = f"{value * 1000:.1f}"
+        ax.text(j, i, f"({shown})" if unsure else shown, ha="center", va="center",
+                fontsize=7, color="white" if abs(value) > 0.55 * span else "black")
+    ax.set_xticks(range(grid.shape[1]), [f"{y:g}" for y in grid.columns])
+    ax.set_yticks(range(grid.shape[0]), [n.replace("_", " ") for n in names])
+    ax.set_xlabel("Year of the collaborative")
+    fig.colorbar(image, ax=ax, label="Collective minus isolated: mean status", shrink=0.9)
+    ax.set_title(f"{title}\nin thousandths of status; (in parentheses): 95% interval "
+                 "includes 0", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 def factorial_figure(effects: pd.DataFrame, outcome: str, title: str):
     """Main effects and two-way interactions of a two-level factorial, with 95% intervals.
     ``effects`` has columns effect, order (1 or 2), mean, lo, hi."""

@@ -112,6 +112,29 @@ def timeseries_table(steps: pd.DataFrame) -> pd.DataFrame:
     return table.assign(years=table.step / 4)
 
 
+def _lag(out, runs, spec, info, title) -> list[Path]:
+    steps = pd.read_parquet(out / "steps.parquet")
+    table = lag_table(steps)
+    fig = xf.lag_figure(table, title)
+    return [_write_csv(table, out / "lag.csv"), _save(fig, out, info)]
+
+
+def lag_table(steps: pd.DataFrame) -> pd.DataFrame:
+    """The paired gain in each area's mean status (each stage of a pipeline), at the end of
+    each year: mean and 95% interval over replications."""
+    areas = [c.removeprefix("mean_") for c in steps.columns if c.startswith("mean_")]
+    yearly = steps[(steps.step % 4 == 0) & (steps.step > 0)]
+    wide = yearly.pivot_table(index=["replication", "step"], columns="arm",
+                              values=[f"mean_{a}" for a in areas])
+    rows = []
+    for k, area in enumerate(areas):
+        gain = (wide[(f"mean_{area}", "collective")] - wide[(f"mean_{area}", "isolated")])
+        frame = gain.rename("value").reset_index()
+        rows.append(frame.assign(area=area, stage=k + 1))
+    table = _bands(pd.concat(rows, ignore_index=True), ["area", "stage", "step"])
+    return table.assign(year=table.step // 4).sort_values(["stage", "year"], kind="stable")
+
+
 def _factorial(out, runs, spec, info, title) -> list[Path]:
     outcome = spec.get("outcome") or default_outcome(len(info["arms"]) == 2)
     factors = list(info["parameters"])
@@ -154,7 +177,7 @@ def _policies(out, runs, spec, info, title) -> list[Path]:
 
 
 _SWEEP_FIGURES = {"lines": _lines, "heatmap": _heatmap, "timeseries": _timeseries,
-                  "factorial": _factorial, "policies": _policies}
+                  "lag": _lag, "factorial": _factorial, "policies": _policies}
 
 
 # ----------------------------------------------------------------------------- others

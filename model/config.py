@@ -57,7 +57,8 @@ COLLABORATIVE_ONLY = (
                                       "outreach_reach", "data_decay")),
     *(f"effort.{name}" for name in BACKBONE_FUNCTIONS),
     *(f"collaboration.{name}" for name in (
-        "metric_agreement", "agreement_ceiling", "agreement_rate", "control_tightness", "participation_cost", "cost_salience",
+        "metric_agreement", "agreement_ceiling", "agreement_rate", "control_tightness",
+        "participation_cost", "cost_salience",
         "trust_growth", "control_trust_penalty", "trust_share_threshold", "alignment_rate",
         "referral_uptake", "initial_expectation", "expectation_rate")),
 )

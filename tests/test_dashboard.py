@@ -232,6 +232,7 @@ def _all_options(snap):
         "areas_mean": charts.areas_option(snap, "mean"),
         "money": charts.money_option(snap),
         "trust": charts.trust_option(snap),
+        "report_card": charts.report_card_option(snap),
         "network": network.network_option(snap),
     }
 
@@ -252,6 +253,22 @@ def test_chart_options_follow_the_run(small):
         assert data[-1][1] == pytest.approx(snap.latest(arm).composite_index, abs=1e-4)
     area_series = [s for s in after["areas"]["series"] if s["type"] == "line"]
     assert len(area_series) == 2 * len(small.area_names)
+
+
+def test_report_card_shows_the_trending_share_and_the_stage_profile(small):
+    run = PairedRun(small)
+    run.step(4)  # a year: the second survey
+    snap = run.snapshot()
+    option = charts.report_card_option(snap)
+    lines = {s["name"]: s["data"] for s in option["series"] if s["type"] == "line"}
+    for arm in ARMS:
+        assert lines[charts.ARM_TITLES[arm]][-1][1] == pytest.approx(
+            100 * snap.latest(arm).indicators_trending_share, abs=0.1)
+    (bars,) = [s for s in option["series"] if s["type"] == "bar"]
+    expected = [1000 * (snap.latest("collective")[f"mean_{a}"]
+                        - snap.latest("isolated")[f"mean_{a}"]) for a in small.area_names]
+    assert [b["value"] for b in bars["data"]] == pytest.approx(expected, abs=0.01)
+    assert option["yAxis"][1]["data"][0] == "Kindergarten readiness"
 
 
 def test_network_links_participants_to_the_backbone_only(small):
@@ -413,9 +430,9 @@ def test_page_runs_both_arms_and_updates_live(page, tmp_path):
     expect(page.locator(".ci-step")).to_have_text("Quarter 0 of 40")
     start = _number(page, ".ci-composite-collective")
     assert start == _number(page, ".ci-composite-isolated")  # one world for both arms
-    for chart in ("composite", "areas", "money", "trust", "network"):
+    for chart in ("composite", "areas", "report_card", "money", "trust", "network"):
         _wait_drawn(page, chart)
-    pictures = {chart: _canvas(page, chart) for chart in ("composite", "network", "money")}
+    pictures = {chart: _canvas(page, chart) for chart in ("composite", "network", "money", "report_card")}
 
     # type a value: a backbone share of 20% of $5 M buys a $1 M backbone
     _type(page, "backbone_share", "0.2")
