@@ -432,7 +432,8 @@ def test_page_runs_both_arms_and_updates_live(page, tmp_path):
     assert start == _number(page, ".ci-composite-isolated")  # one world for both arms
     for chart in ("composite", "areas", "report_card", "money", "trust", "network"):
         _wait_drawn(page, chart)
-    pictures = {chart: _canvas(page, chart) for chart in ("composite", "network", "money", "report_card")}
+    pictures = {chart: _canvas(page, chart)
+                for chart in ("composite", "network", "money", "report_card")}
 
     # type a value: a backbone share of 20% of $5 M buys a $1 M backbone
     _type(page, "backbone_share", "0.2")
