@@ -63,7 +63,7 @@ FUNDER_RESPONSE = 0.25
 CREDIBLE_Z = 2.0
 # The random streams, one per mechanism (see __init__).
 STREAMS = ("world", "participation", "choice", "rounding", "intake", "referral",
-           "evaluation", "indicators", "cohorts")
+           "evaluation", "indicators", "cohorts", "screening")
 
 
 def service_gain(theta, expertise, status, prerequisite):
@@ -102,42 +102,30 @@ def bayes_update(mean, precision, observed, observed_precision):
 SCREEN_LEVELS = 2**16 - 1
 
 
-def rank_in_group(group, measured):
+def rank_in_group(group, measured, starts=None):
     """Each value's rank (0 = lowest) among the values of its ``group``: how an organization
     orders its applicants by assessed need.
 
     Sorted by measure (to 1/65,535 of the range), then stably by group; ties keep their
-    position, so the result does not hang on the sort's implementation."""
+    position, so the result does not hang on the sort's implementation. When ``group`` is
+    already in order, ``starts`` (where each value's group begins) saves finding them."""
     group = np.asarray(group)
     if len(group) == 0:
         return np.zeros(0, dtype=np.int64)
-    level = np.rint((np.clip(measured, -0.5, 1.5) + 0.5) * (SCREEN_LEVELS / 2.0))
-    by_measure = np.argsort(level.astype(np.uint16), kind="stable")
+    level = np.clip(measured, -0.5, 1.5)
+    level += 0.5
+    level *= SCREEN_LEVELS / 2.0
+    by_measure = np.argsort(np.rint(level).astype(np.uint16), kind="stable")
     grouped = group[by_measure]
     key = grouped.astype(np.uint16) if group.max() < 2**16 else grouped
     order = by_measure[np.argsort(key, kind="stable")]
-    sorted_group = group[order]
-    first = np.flatnonzero(np.r_[True, sorted_group[1:] != sorted_group[:-1]])
-    starts = np.repeat(first, np.diff(np.r_[first, len(group)]))
+    if starts is None:
+        sorted_group = group[order]
+        first = np.flatnonzero(np.r_[True, sorted_group[1:] != sorted_group[:-1]])
+        starts = np.repeat(first, np.diff(np.r_[first, len(group)]))
     rank = np.empty(len(group), dtype=np.int64)
     rank[order] = np.arange(len(group)) - starts
     return rank
-
-
-def shared_record_noise(screening_noise, maturity, agreement):
-    """Noise of a person's estimate in the shared data system: a screen combined with the
-    matched records of other partners, worth ``D m`` screens, ``noise / sqrt(1 + D m)``."""
-    return screening_noise / np.sqrt(1.0 + maturity * agreement)
-
-
-def matched_estimate(record, status, z, screening_noise, matched):
-    """A screened record combined, by precision, with other partners' matched records of
-    the same person (together worth ``matched`` = D m screens; ``z`` standard normal draws
-    for their error): the estimate's noise is ``shared_record_noise``."""
-    if matched <= 0:
-        return record
-    other = status + screening_noise / np.sqrt(matched) * z
-    return (record + matched * other) / (1.0 + matched)
 
 
 class CollectiveImpactModel(Model):
@@ -173,6 +161,7 @@ class CollectiveImpactModel(Model):
         self.seed_value = seed
         self.config = config.with_values({"run.seed": seed})
         self._quarters_run = 0
+        self._last_offset = 0.0
         self._build_world()
         self._burn_in()
         self._start_collaborative()
@@ -276,6 +265,8 @@ class CollectiveImpactModel(Model):
         self.cumulative_gain = 0.0
         self.cumulative_spending = 0.0
         self._coordinate()
+        if not self._burning_in:
+            self.people.fix_prerequisite_means()
         self.survey = self.baseline_survey = self._survey()
         self.indicators = self._measure(services=None)
 
@@ -337,6 +328,9 @@ class CollectiveImpactModel(Model):
 
     def _quarter(self) -> dict[str, np.ndarray]:
         """The mechanisms of one quarter, in the order of docs/ODD.md section 3."""
+        if self._quarters_run > 0 and (self._quarters_run - self.config.run.burn_in) % 4 == 0:
+            # a new school year (after the year's report card): cohorts move on
+            self.people.age_one_year(self._last_offset)
         self._update_participation()
         self._coordinate()
         self._update_trust_and_alignment()
@@ -348,8 +342,6 @@ class CollectiveImpactModel(Model):
         self._mature_data_system()
         self._judge_benefits(services)
         self._quarters_run += 1
-        if self._quarters_run % QUARTERS_PER_YEAR == 0:
-            self.people.age_one_year()  # end of a school year: cohorts move on
         return services
 
     def run(self, steps: int | None = None) -> pd.DataFrame:
@@ -413,16 +405,19 @@ class CollectiveImpactModel(Model):
     def _agree_on_metrics(self) -> None:
         """Agreeing on shared ways to measure is work the partners do around a common agenda:
         m grows toward ``collaboration.agreement_ceiling`` at ``agreement_rate`` x strategic
-        direction x data management x the participants' mean trust. Without a common agenda,
-        shared measurement or participants it stays where it started."""
+        direction x data management x the participants' mean willingness to share (trust
+        above the sharing threshold). Without a common agenda, shared measurement or
+        participants willing to share it stays where it started; once agreed, metrics are
+        kept (a modelling choice), and partners who join later adopt them."""
         cfg, cond = self.config, self.config.conditions
         part = self.participating
         if not (self.collaborative_active and cond.common_agenda and cond.shared_measurement
                 and part.any()):
             return
         col = cfg.collaboration
+        willing = float(self._share_gate()[part].mean())  # trust enough to commit to it
         work = (self.intensity["strategic_direction"] * self.intensity["data_management"]
-                * float(self.trust[part].mean()))
+                * willing)
         self.agreement += col.agreement_rate * work * max(col.agreement_ceiling
                                                           - self.agreement, 0.0)
 
@@ -668,27 +663,28 @@ class CollectiveImpactModel(Model):
             np.int64).ravel()
         width = np.broadcast_to(size, (N, K)).ravel()
         window = rng.integers(0, width)  # fixed-size draw
-        group = np.repeat(np.arange(N * K), intake)
-        offset = np.arange(len(group)) - np.repeat(np.cumsum(intake) - intake, intake)
-        o = np.repeat(np.repeat(np.arange(N), K), intake)
-        k = np.repeat(np.tile(np.arange(K), N), intake)
+        group = np.repeat(np.arange(N * K, dtype=np.int32), intake)
+        starts = np.repeat((np.cumsum(intake) - intake).astype(np.int32), intake)
+        offset = np.arange(len(group), dtype=np.int32) - starts
+        o, k = np.divmod(group, K)
         # Place in the catchment's stage and then position on the ring of neighbourhoods,
         # each wrapped once (the window's start and the offset are below the stage's size).
-        width = np.repeat(width, intake)
-        place = np.repeat(window, intake) + offset
-        place = np.where(place >= width, place - width, place)
+        width = width.astype(np.int32)[group]
+        place = window.astype(np.int32)[group] + offset
+        place -= width * (place >= width)
         if ages > 1:
             place, cohort = np.divmod(place, ages)
         else:
             cohort = 0
-        position = np.repeat(np.repeat(self.catchment_start, K), intake) + place
-        position = np.where(position >= people.positions, position - people.positions,
-                            position)
+        position = self.catchment_start.astype(np.int32)[o] + place
+        position -= people.positions * (position >= people.positions)
         person = people.person_at(k, position, cohort)
+        # The screening noise has its own stream: its size follows each arm's capacity, and
+        # the windows' fixed-size draws above stay the same in both arms.
         measured = (self.status.ravel()[person * K + k]
                     + cfg.learning.screening_noise
-                    * rng.standard_normal(len(group), dtype=np.float32))
-        rank = rank_in_group(group, measured)
+                    * self.streams["screening"].standard_normal(len(group), dtype=np.float32))
+        rank = rank_in_group(group, measured, starts)
         return {"org": o, "area": k, "person": person, "measured": measured, "rank": rank,
                 "group": group, "chosen": rank < slots.ravel()[group]}
 
@@ -698,7 +694,7 @@ class CollectiveImpactModel(Model):
         people community outreach reaches and assesses. Whom sharing partners serve is known
         too, so they are not referred again; other organizations' clients are not."""
         cfg, rng, people = self.config, self.streams["referral"], self.people
-        K = people.K
+        K, cells = people.K, len(people.cells)
         gate = self._share_gate() * self.participating
         entered = rng.random(len(intake["org"])) < self.data_maturity * gate[intake["org"]]
         outreach = cfg.backbone.outreach_reach * self.intensity["community_outreach"]
@@ -706,42 +702,48 @@ class CollectiveImpactModel(Model):
         # Records are kept for live cells (people's current person-areas) only.
         if not people.pipeline:
             contacts = (contacts[:, None] * K + np.arange(K)).ravel()
-        status = people.current(self.status)
-        record = np.full(len(people.cells), np.nan)
-        record[contacts] = (status[contacts] + cfg.learning.screening_noise
-                            * rng.standard_normal(len(contacts)))
-        live = people.live_index[intake["person"] * K + intake["area"]]
-        record[live[entered]] = intake["measured"][entered]
-        known_served = np.zeros(len(people.cells), dtype=bool)
+        assessed = (people.current(self.status)[contacts] + cfg.learning.screening_noise
+                    * rng.standard_normal(len(contacts)))
+        live = people.live(intake["person"], intake["area"])
+        # A person screened by several sharing partners (or reached by outreach too) has
+        # all those screens in the system; their mean is the record.
+        screens = np.concatenate([live[entered], contacts])
+        values = np.concatenate([intake["measured"][entered], assessed])
+        count = np.bincount(screens, minlength=cells)
+        total = np.bincount(screens, weights=values, minlength=cells)
+        record = np.divide(total, count, out=np.full(cells, np.nan), where=count > 0)
+        known_served = np.zeros(cells, dtype=bool)
         known_served[live[intake["chosen"] & (gate[intake["org"]] > 0)]] = True
         people.keep_records(record)
         return {"record": record, "served": known_served}
 
     def _refer(self, k: int, n: int, records: dict[str, np.ndarray]) -> np.ndarray:
         """Up to ``n`` people in area ``k`` with a record and not known to be served, the
-        neediest by their record, matched with other partners' records of them (so the
-        estimate sharpens as the data system matures and metrics agree). In a pipeline,
-        people new to stage k with no record in it yet are found by the record handed on
-        from their last stage (``Population.handoff``): off track there, likely off track
-        here, before it compounds."""
+        neediest by their record. In a pipeline, people new to stage k with no record in it
+        yet can also be found by the record handed on from their last stage
+        (``Population.handoff``): off track there, likely off track here, before it
+        compounds. A hand-off needs the two stages' records matched (chance maturity x
+        metric agreement), and reads on the last stage's scale, so the system shifts it by
+        the difference between the two stages' mean records."""
         people = self.people
         cells = people.area_cells[k]
         record = records["record"][cells]
         open_ = ~records["served"][cells]
         fresh = cells[~np.isnan(record) & open_]
-        z = self.streams["referral"].standard_normal(len(fresh))
-        estimate = matched_estimate(records["record"][fresh], people.current(self.status)[fresh],
-                                    z, self.config.learning.screening_noise,
-                                    self.data_maturity * self._agreement())
-        candidates = people.cell_person[fresh]
+        candidates, estimate = people.cell_person[fresh], records["record"][fresh]
         if people.pipeline:
             handed = cells[np.isnan(record) & open_ & ~np.isnan(people.handoff[cells])]
-            candidates = np.concatenate([candidates, handed])  # live index = person here
-            estimate = np.concatenate([estimate, people.handoff[handed]])
+            matched = (self.streams["referral"].random(len(handed))
+                       < self.data_maturity * self._agreement())
+            handed = handed[matched]  # in a pipeline, live cell i is person i
+            shift = estimate.mean() - people.handoff[handed].mean() if (
+                len(estimate) and len(handed)) else 0.0
+            candidates = np.concatenate([candidates, handed])
+            estimate = np.concatenate([estimate, people.handoff[handed] + shift])
         if len(candidates) == 0:
             return candidates
         if n >= len(candidates):
-            return candidates  # fewer records than referral slots; the rest go unused
+            return np.sort(candidates)  # fewer records than referral slots; the rest unused
         return np.sort(candidates[np.argpartition(estimate, n - 1)[:n]])
 
     def _apply_outcomes(self, services: dict[str, np.ndarray]) -> None:
@@ -750,7 +752,7 @@ class CollectiveImpactModel(Model):
         o, k, i, a = services["org"], services["area"], services["person"], services["intervention"]
         gain = service_gain(self.theta_local[o, k, a], self.expertise[o, k], self.status[i, k],
                             people.prerequisite_factor(i, k))
-        live = people.live_index[i * K + k]  # services reach only people's current stage
+        live = people.live(i, k)  # services reach only people's current stage
         total = np.bincount(live, weights=gain, minlength=len(people.cells))
         count = np.bincount(live, minlength=len(people.cells))
         served = np.flatnonzero(count)
@@ -758,7 +760,8 @@ class CollectiveImpactModel(Model):
         services["served_live"] = count > 0
         flat, cells = people.status.ravel(), people.cells[served]
         flat[cells] = np.clip(flat[cells] + delta, 0.0, 1.0)
-        people.drift(cfg.population.drift_rate, self._world_offset())
+        self._last_offset = self._world_offset()
+        people.drift(cfg.population.drift_rate, self._last_offset)
 
     def _learn(self, services: dict[str, np.ndarray]) -> None:
         """Own, noisy evaluations on each organization's yardstick; participants in shared
@@ -841,14 +844,16 @@ class CollectiveImpactModel(Model):
 
     def _survey(self) -> Survey:
         """The yearly indicator survey: ``learning.indicator_sample`` people drawn at random
-        from each area's stage (the same draws in both arms), assessed exactly (a survey's
-        error is its sampling), three indicators per area (see ``measurement``)."""
+        from each area's stage (the same draws in both arms), each assessed with the
+        screening noise, three indicators per area (see ``measurement``)."""
         people, rng = self.people, self.streams["indicators"]
         K, n = people.K, self.config.learning.indicator_sample
         place = rng.integers(0, people.stage_size, (K, n))
         area = np.repeat(np.arange(K)[:, None], n, axis=1)
         person = people.person(area, place)
-        return survey(self.status[person, area], people.quintile[person],
+        assessed = (self.status[person, area]
+                    + self.config.learning.screening_noise * rng.standard_normal((K, n)))
+        return survey(assessed, people.quintile[person],
                       self.config.population.on_track_threshold)
 
     def _area_indicators(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -104,22 +104,33 @@ class Population:
         if self.pipeline:
             row_stage = self.row_age() // self.stage_years
             self.stage = np.repeat(row_stage, self.positions)
-            self.in_stage = self.stage[:, None] == np.arange(self.K)[None, :]
             self.cell_person = np.arange(self.M)
             self.cell_area = self.stage
+            self._rows = self.stage_rows()
+            # each stage is a set of whole rows: its live cells are those rows' people
+            self.area_cells = [np.concatenate([np.arange(r * self.positions,
+                                                         (r + 1) * self.positions)
+                                               for r in self._rows[k]]) for k in range(self.K)]
         else:
             self.stage = np.zeros(self.M, dtype=np.int64)
-            self.in_stage = np.ones((self.M, self.K), dtype=bool)
             self.cell_person = np.repeat(np.arange(self.M), self.K)
             self.cell_area = np.tile(np.arange(self.K), self.M)
+            self._rows = self.stage_rows()
+            self.area_cells = [np.arange(k, self.M * self.K, self.K) for k in range(self.K)]
         self.cells = self.cell_person * self.K + self.cell_area
-        self.area_cells = [np.flatnonzero(self.cell_area == k) for k in range(self.K)]
-        if self.pipeline:  # a person-area's place among the live cells (-1: not live)
-            self.live_index = np.full(self.M * self.K, -1, dtype=np.int64)
-            self.live_index[self.cells] = np.arange(len(self.cells))
-        else:
-            self.live_index = np.arange(self.M * self.K)
-        self._rows = self.stage_rows()
+
+    @property
+    def in_stage(self) -> np.ndarray:
+        """M x K: whether each person-area is live (the person is in that stage now)."""
+        return self.stage[:, None] == np.arange(self.K)[None, :] if self.pipeline else \
+            np.ones((self.M, self.K), dtype=bool)
+
+    def live(self, person, area) -> np.ndarray:
+        """Each person-area's index among the live cells (-1 where the person is not in
+        that stage now): in a pipeline the person, else the flat person-area index."""
+        if self.pipeline:
+            return np.where(self.stage[person] == area, person, -1)
+        return person * self.K + area
 
     def person(self, area, place) -> np.ndarray:
         """The person at ``place`` (0 .. positions x stage_years - 1) of an area's stage:
@@ -140,10 +151,12 @@ class Population:
         return self.positions * self.stage_years
 
     # --------------------------------------------------------------- ageing
-    def age_one_year(self) -> np.ndarray:
+    def age_one_year(self, offset: float = 0.0) -> np.ndarray:
         """Everyone a year older: the oldest cohort leaves and a newborn cohort takes its
-        row; people entering a new stage start it where their last stage carried them.
-        Returns the people who entered a new stage (not the newborns)."""
+        row; people entering a new stage start it where their last stage carried them,
+        counting their own result against the world's ``offset`` of the year just ended
+        (a trend or a recession moves every stage's target already, so it is not carried
+        twice). Returns the people who entered a new stage (not the newborns)."""
         self.entering = np.zeros(self.M, dtype=bool)
         if not self.pipeline:
             return np.flatnonzero(self.entering)
@@ -158,7 +171,7 @@ class Population:
             people = np.arange(row * C, (row + 1) * C)
             k = int(age[row] // S)
             self.target[people, k] = carried_target(
-                self.baseline[people, k], self.status[people, k - 1],
+                self.baseline[people, k], self.status[people, k - 1] - offset,
                 self.baseline[people, k - 1], self.complementarity)
             self.status[people, k] = self.target[people, k]
             self.entering[people] = True
@@ -192,6 +205,16 @@ class Population:
         self.reach_rank[people] = rng.random(len(people))
         self.last_record[people] = np.nan
         self.handoff[people] = np.nan
+
+    def fix_prerequisite_means(self) -> None:
+        """Normalise the prerequisite factor, from now on, by each prerequisite area's mean
+        status among the people it is the prerequisite for (in a pipeline: the exit status
+        of those in the next stage), so that at the collaborative's start the average
+        service's factor is 1 whatever c. A constant of the mechanism, the same in both
+        arms; no decision reads it."""
+        for k in range(1, self.K):
+            holders = self.stage == k if self.pipeline else slice(None)
+            self.prerequisite_mean[k - 1] = float(self.status[holders, k - 1].mean())
 
     # --------------------------------------------------------------- outcomes
     def current(self, values: np.ndarray) -> np.ndarray:

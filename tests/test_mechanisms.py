@@ -139,6 +139,7 @@ def test_pooled_learning_reduces_belief_error_faster(tiny_config):
         "population.size": 2000, "organizations.count": 40, "funding.pool": 2_000_000.0,
         "funding.backbone_share": 0.08, "backbone.initial_participation": 1.0,
         "backbone.data_maturity_rate": 0.3, "collaboration.metric_agreement": 1.0,
+        "learning.observation_noise": 0.15,
         "organizations.initial_trust": 0.8,
         "collaboration.control_tightness": 0.0, "run.steps": 12, "run.burn_in": 0})
     own_only = base.with_values({"conditions.shared_measurement": False})

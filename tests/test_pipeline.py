@@ -120,10 +120,13 @@ def test_referrals_reach_handed_on_people_and_none_without_shared_measurement(ti
     cells = len(people.cells)
     empty = {"record": np.full(cells, np.nan), "served": np.zeros(cells, dtype=bool)}
     people.handoff[:] = np.nan
+    model.data_maturity, model.agreement = 1.0, 1.0  # records of both stages match
     stage2 = np.flatnonzero(people.stage == 2)
     people.handoff[stage2[:5]] = [0.1, 0.2, 0.9, 0.3, 0.8]
     chosen = model._refer(2, 3, empty)
     assert set(chosen) == set(stage2[[0, 1, 3]])  # the three most off track by hand-off
+    model.agreement = 0.0  # the stages' records cannot be matched: no hand-off
+    assert len(model._refer(2, 3, empty)) == 0
     # without shared measurement there is no data system, so no records to hand on
     off = CollectiveImpactModel(config.with_values({"conditions.shared_measurement": False}),
                                 seed=2)
@@ -141,10 +144,13 @@ def test_metric_agreement_grows_by_the_work_of_agreeing(tiny_config):
                                       "collaboration.agreement_rate": 0.5})
     model = CollectiveImpactModel(config, seed=3)
     model.intensity = dict(model.intensity, strategic_direction=1.0, data_management=0.5)
-    model.trust[:] = 0.4
+    model.trust[:] = 0.35  # at the sharing threshold: nobody willing, no agreement
     model._agree_on_metrics()
-    # 0.2 + 0.5 x (1.0 x 0.5 x 0.4) x (0.8 - 0.2) = 0.26
-    assert model.agreement == pytest.approx(0.26)
+    assert model.agreement == pytest.approx(0.2)
+    model.trust[:] = 0.675  # willingness to share (0.675 - 0.35) / (1 - 0.35) = 0.5
+    model._agree_on_metrics()
+    # 0.2 + 0.5 x (1.0 x 0.5 x 0.5) x (0.8 - 0.2) = 0.275
+    assert model.agreement == pytest.approx(0.275)
     df = model.run()
     assert df.metric_agreement.is_monotonic_increasing
     assert df.metric_agreement.iloc[-1] <= 0.8
