@@ -115,6 +115,30 @@ def _cmd_sensitivity(args) -> None:
         print(f"wrote {path}")
 
 
+def _cmd_robustness(args) -> None:
+    from collective_impact.experiments.design import load_experiment
+    from collective_impact.experiments.report import report
+    from collective_impact.experiments.robustness import run_robustness
+
+    experiment = load_experiment(args.experiment, replications=args.seeds)
+    try:
+        result = run_robustness(experiment, args.n, args.out, jobs=args.jobs,
+                                backend=args.backend, scheduler=args.scheduler,
+                                progress=not args.quiet)
+    except KeyboardInterrupt:
+        print("finished runs are saved; run the same command again to resume", file=sys.stderr)
+        raise
+    columns = ["policy", "share_beats_isolated", "gain_q05", "gain_q50", "gain_q95",
+               "gain_per_million_median", "regret_mean", "satisficing"]
+    print(result.policies[columns].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    print()
+    print(result.summary)
+    for name in ("worlds.parquet", "policies.csv", "boxes.csv", "summary.md"):
+        print(f"wrote {result.out_dir / name}")
+    for path in report(result.out_dir):
+        print(f"wrote {path}")
+
+
 def _cmd_report(args) -> None:
     from collective_impact.experiments.report import report
 
@@ -249,6 +273,17 @@ def build_parser() -> argparse.ArgumentParser:
                                         "gain:composite_index (collective minus isolated)")
     _add_parallel_options(sens)
     sens.set_defaults(func=_cmd_sensitivity)
+
+    rob = sub.add_parser("robustness", help="which policy holds up across plausible worlds: "
+                                            "regret, satisficing and PRIM boxes (resumable)")
+    rob.add_argument("experiment", help="experiment TOML file with [uncertainties] and "
+                                        "[policies.<name>], or a shipped experiment's name, "
+                                        "e.g. robust_funding")
+    rob.add_argument("--n", type=_positive,
+                     help="plausible worlds sampled (default: the file's [robustness] n, "
+                          "else 500)")
+    _add_parallel_options(rob)
+    rob.set_defaults(func=_cmd_robustness)
 
     rep = sub.add_parser("report", help="redraw the figures of a results folder")
     rep.add_argument("results", help="results folder, e.g. results/funding")

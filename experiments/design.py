@@ -43,7 +43,8 @@ from collective_impact.model.scenarios import (
     shipped_scenarios,
 )
 
-SECTIONS = ("experiment", "base", "levers", "uncertainties", "policies", "figure", "sensitivity")
+SECTIONS = ("experiment", "base", "levers", "uncertainties", "policies", "figure", "sensitivity",
+            "robustness")
 EXPERIMENT_KEYS = ("name", "description", "scenario", "replications", "seed", "both_arms",
                    "outcomes", "steps_tables")
 RANGE_KEYS = ("min", "max", "num", "scale")
@@ -90,6 +91,7 @@ class Experiment:
     steps_tables: bool
     figure: dict = field(default_factory=dict)
     sensitivity: dict = field(default_factory=dict)
+    robustness: dict = field(default_factory=dict)
 
     @property
     def arms(self) -> tuple[str, ...]:
@@ -197,6 +199,7 @@ def parse_experiment(data: dict, path: Path, text: str = "", replications: int |
         steps_tables=keep_steps or steps_tables,
         figure=dict(data.get("figure", {})),
         sensitivity=dict(data.get("sensitivity", {})),
+        robustness=dict(data.get("robustness", {})),
     )
     for point in experiment.grid_points() if all(f.values for f in factors) else []:
         experiment.config_for(point)  # cross-field checks (e.g. home_areas <= areas)

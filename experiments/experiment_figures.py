@@ -286,3 +286,115 @@ def _tick(value, key: str) -> str:
 def percent(share: float) -> str:
     """A share as a percentage with as many decimals as it needs: 5%, 2.5%, 0.25%."""
     return f"{round(share * 100, 6):g}%"
+
+
+# ----------------------------------------------------------------------------- robustness
+def robustness_gain_figure(worlds: pd.DataFrame, policies: list[str], title: str):
+    """The gain's distribution over sampled worlds, per policy: empirical CDFs, with the
+    share of worlds where collective beats isolated impact in the legend."""
+    fig, ax = plt.subplots(figsize=(8, 4.8))
+    for i, policy in enumerate(policies):
+        gain = np.sort(worlds.loc[worlds.policy == policy, "gain"].to_numpy())
+        share = float((gain > 0).mean())
+        ax.step(gain, np.arange(1, len(gain) + 1) / len(gain), where="post",
+                color=HUE_COLOURS[i % len(HUE_COLOURS)], linewidth=2,
+                label=f"{policy}: beats working alone in {share:.0%}")
+    ax.axvline(0.0, color=FADED, linestyle="--", linewidth=1)
+    ax.set_xlabel("Collective minus isolated: final composite index (per world)")
+    ax.set_ylabel("Share of plausible worlds at or below")
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=8, loc="upper left", frameon=False)
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def robustness_regret_figure(table: pd.DataFrame, worlds: pd.DataFrame, tolerance: float,
+                             title: str):
+    """Regret per option (how far below the best option in each world), as box plots, with
+    the satisficing score (share of worlds within the tolerance) beside each."""
+    options = list(table.policy)
+    data = [worlds.loc[worlds.policy == p, "regret"].to_numpy() * 1000 for p in options]
+    fig, ax = plt.subplots(figsize=(8, 0.55 * len(options) + 1.8))
+    ax.boxplot(data, vert=False, widths=0.6, showfliers=False,
+               medianprops={"color": GAIN_COLOUR, "linewidth": 2})
+    ax.set_yticks(range(1, len(options) + 1), options)
+    ax.invert_yaxis()
+    for i, row in enumerate(table.itertuples(), start=1):
+        ax.text(1.01, i, f"{row.satisficing:.0%} within {tolerance * 1000:g}",
+                transform=ax.get_yaxis_transform(), va="center", fontsize=8)
+    ax.set_xlabel("Regret: best option's final composite index minus this one's "
+                  "(thousandths)")
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def robustness_box_figure(worlds: pd.DataFrame, box: dict, policy: str, target: str,
+                          words: str, title: str):
+    """The sampled worlds of one policy on the two uncertainties its PRIM box restricts
+    most, coloured by whether collective impact wins, with the box drawn."""
+    group = worlds[worlds.policy == policy]
+    limits = box["limits"]
+    keys = list(limits)[:2]
+    if len(keys) < 2:  # a box on one dimension (or none): pair it with the strongest other
+        others = [c for c in group.columns if c not in (*keys, "world", "policy", "isolated",
+                                                        "collective", "gain",
+                                                        "gain_per_million", "regret")]
+        keys = (keys + others)[:2]
+    fig, ax = plt.subplots(figsize=(7, 5))
+    wins = group.gain > 0
+    ax.scatter(group.loc[~wins, keys[0]], group.loc[~wins, keys[1]], s=12, color=FADED,
+               label="collective impact loses")
+    ax.scatter(group.loc[wins, keys[0]], group.loc[wins, keys[1]], s=14,
+               color=GAIN_COLOUR, label="collective impact wins")
+    x_lo, x_hi = ax.get_xlim()
+    y_lo, y_hi = ax.get_ylim()
+    (bx_lo, bx_hi) = limits.get(keys[0], (None, None))
+    (by_lo, by_hi) = limits.get(keys[1], (None, None))
+    x0 = bx_lo if bx_lo is not None else x_lo
+    x1 = bx_hi if bx_hi is not None else x_hi
+    y0 = by_lo if by_lo is not None else y_lo
+    y1 = by_hi if by_hi is not None else y_hi
+    ax.add_patch(plt.Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, linewidth=2,
+                               edgecolor="#D55E00", label=f"PRIM box: {target}"))
+    ax.set_xlim(x_lo, x_hi)
+    ax.set_ylim(y_lo, y_hi)
+    ax.set_xlabel(parameter_label(keys[0]))
+    ax.set_ylabel(parameter_label(keys[1]))
+    ax.legend(fontsize=8, frameon=False, loc="best")
+    wrapped = "\n".join(_wrap(words, 90))
+    ax.set_title(f"{title}\n{wrapped}", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def robustness_peeling_figure(boxes: pd.DataFrame, title: str):
+    """PRIM's peeling trade-off: coverage against density along each box's trajectory."""
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for i, row in enumerate(boxes.itertuples()):
+        path = pd.DataFrame(_json(row.trajectory))
+        ax.plot(path.coverage, path.density, marker=".", markersize=3,
+                color=HUE_COLOURS[i % len(HUE_COLOURS)], label=f"{row.policy}: {row.target}")
+        ax.plot([row.coverage], [row.density], marker="o", color=HUE_COLOURS[
+            i % len(HUE_COLOURS)], markersize=7)
+    ax.set_xlabel("Coverage (share of the target worlds inside the box)")
+    ax.set_ylabel("Density (share of the box's worlds that are targets)")
+    ax.set_xlim(0, 1.02)
+    ax.set_ylim(0, 1.02)
+    ax.legend(fontsize=7, frameon=False)
+    ax.set_title(title + "\n(dots: the boxes chosen)", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def _json(text: str):
+    import json
+
+    return json.loads(text)
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(text, width)

@@ -30,7 +30,7 @@ def report(out_dir: str | Path) -> list[Path]:
         raise UserError(f"{out}: no manifest.json, so not a results folder of this project")
     info = json.loads(path.read_text())
     drawers = {"sweep": _sweep_report, "sensitivity": _sensitivity_report,
-               "compare": _compare_report}
+               "compare": _compare_report, "robustness": _robustness_report}
     kind = info.get("kind")
     if kind not in drawers:
         raise UserError(f"{out}: results of kind {kind!r}; report draws "
@@ -181,6 +181,40 @@ _SWEEP_FIGURES = {"lines": _lines, "heatmap": _heatmap, "timeseries": _timeserie
 
 
 # ----------------------------------------------------------------------------- others
+def _robustness_report(out: Path, info: dict) -> list[Path]:
+    if not (out / "worlds.parquet").is_file():
+        raise UserError(f"{out}: no worlds.parquet yet; run the robustness command again")
+    worlds = pd.read_parquet(out / "worlds.parquet")
+    table = pd.read_csv(out / "policies.csv")
+    boxes = pd.read_csv(out / "boxes.csv")
+    settings = info["robustness"]
+    name = info["experiment"]["name"]
+    n = int(table.worlds.iloc[0])
+    options = list(table.policy)
+    paths = [out / "gain_distribution.png", out / "regret.png"]
+    figures.save(xf.robustness_gain_figure(
+        worlds, [p for p in options if p in settings["policies"]],
+        f"{name}: the gain over {n} plausible worlds, per policy"), paths[0])
+    figures.save(xf.robustness_regret_figure(
+        table, worlds, settings["tolerance"],
+        f"{name}: regret against the best option in each world"), paths[1])
+    if len(boxes):
+        paths.append(out / "peeling.png")
+        figures.save(xf.robustness_peeling_figure(boxes, f"{name}: PRIM's peeling trade-off"),
+                     paths[-1])
+        for row in boxes[boxes.target.isin(["loses", "wins"])].itertuples():
+            box = {"limits": {k: tuple(v) for k, v in json.loads(row.limits).items()}}
+            path = out / f"prim_{_slug(row.policy)}_{row.target}.png"
+            figures.save(xf.robustness_box_figure(worlds, box, row.policy, row.target,
+                                                  row.words, f"{name}, {row.policy}"), path)
+            paths.append(path)
+    return paths
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in text).strip("_")
+
+
 def _sensitivity_report(out: Path, info: dict) -> list[Path]:
     if not (out / "indices.parquet").is_file():
         raise UserError(f"{out}: no indices.parquet yet; run the sensitivity command again")

@@ -223,7 +223,7 @@ SCHEMA: dict[str, dict[str, dict]] = {
                                   plausible=(0.5, 1.0), basis=CHOICE),
         "agreement_rate": spec(0.15, 0.0, 1.0, "Share of the gap to the ceiling closed per "
                                "quarter at full strategic direction, data management and "
-                               "trust.", plausible=(0.05, 0.4),
+                               "willingness to share.", plausible=(0.05, 0.4),
                                basis="Road Map Project: shared indicators chosen ~10 months "
                                      "after the backbone's start; " + CHOICE),
         "control_tightness": spec(0.1, 0.0, 1.0, "How far the backbone dictates areas and "
@@ -274,8 +274,9 @@ SCHEMA: dict[str, dict[str, dict]] = {
                          basis="three quarters of the mean effect; " + CHOICE),
         "forgetting": spec(0.05, 0.0, 1.0, "Share of evidence discounted each quarter."),
         "screening_noise": spec(0.1, 0.0, 1.0, "Noise of one assessment of a person's status "
-                                "(intake screening; a shared record halves its variance at "
-                                "full maturity and agreement).", plausible=(0.05, 0.2),
+                                "(intake screening, outreach, the report card's survey; a "
+                                "shared record is the mean of the screens it holds).",
+                                plausible=(0.05, 0.2),
                                 basis="near the spread of status between people "
                                       "(correlation ~0.7); " + CHOICE),
         "indicator_sample": spec(400, 2, 1_000_000, "People sampled in each area's stage "
