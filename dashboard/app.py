@@ -47,6 +47,7 @@ from collective_impact.dashboard.levers import (
     settings_from_query,
     settings_query,
 )
+from collective_impact.dashboard.robustness import robustness_words
 from collective_impact.dashboard.widgets import Echarts
 from collective_impact.experiments.compare import comparison_seeds
 from collective_impact.model import Config, ConfigError
@@ -420,6 +421,8 @@ def Scoreboard(snap: Snapshot):
     with solara.ColumnsResponsive(12, medium=6):  # side by side from tablet width up
         for arm in ARMS:
             ArmCard(snap, arm)
+    Prose("**Across plausible worlds.** " + robustness_words(snap.config.funding.backbone_share),
+          classes=["ci-caption", "ci-robustness"])
 
 
 @solara.component

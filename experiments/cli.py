@@ -118,7 +118,7 @@ def _cmd_sensitivity(args) -> None:
 def _cmd_robustness(args) -> None:
     from collective_impact.experiments.design import load_experiment
     from collective_impact.experiments.report import report
-    from collective_impact.experiments.robustness import run_robustness
+    from collective_impact.experiments.robustness import dashboard_table, run_robustness
 
     experiment = load_experiment(args.experiment, replications=args.seeds)
     try:
@@ -133,7 +133,9 @@ def _cmd_robustness(args) -> None:
     print(result.policies[columns].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     print()
     print(result.summary)
-    for name in ("worlds.parquet", "policies.csv", "boxes.csv", "summary.md"):
+    dashboard_table(result, experiment).to_csv(result.out_dir / "dashboard.csv", index=False,
+                                               float_format="%.6g")
+    for name in ("worlds.parquet", "policies.csv", "boxes.csv", "summary.md", "dashboard.csv"):
         print(f"wrote {result.out_dir / name}")
     for path in report(result.out_dir):
         print(f"wrote {path}")

@@ -95,9 +95,11 @@ def _timeseries(out, runs, spec, info, title) -> list[Path]:
     steps = pd.read_parquet(out / "steps.parquet")
     written = []
     for point, group in steps.groupby("point"):
-        suffix = "" if steps.point.nunique() == 1 else f"_point{point}"
+        several = steps.point.nunique() > 1
+        suffix = f"_point{point}" if several else ""
+        named = f"{title} ({group.policy.iloc[0]})" if several and "policy" in group else title
         written.append(_write_csv(timeseries_table(group), out / f"timeseries{suffix}.csv"))
-        written.append(_save(figures.composite_figure(group, title), out, info, suffix))
+        written.append(_save(figures.composite_figure(group, named), out, info, suffix))
     return written
 
 

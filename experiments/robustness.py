@@ -319,3 +319,23 @@ def check_results_folder(out: Path) -> dict:
     if info.get("kind") != "robustness":
         raise UserError(f"{out}: results of kind {info.get('kind')!r}, not robustness")
     return info
+
+
+def dashboard_table(result: RobustnessResult, experiment: Experiment) -> pd.DataFrame:
+    """What the dashboard shows of a study: per policy its backbone share, the share of
+    worlds where it beats working alone, the gain's median and 5-95% range, and the PRIM
+    boxes' words for where it loses and where it wins."""
+    rows = []
+    for row in result.policies.itertuples():
+        if row.policy == WORKING_ALONE:
+            continue
+        share = experiment.policies[row.policy].get("funding.backbone_share",
+                                                    experiment.base.funding.backbone_share)
+        boxes = result.boxes[result.boxes.policy == row.policy].set_index("target")
+        rows.append({"policy": row.policy, "backbone_share": float(share),
+                     "worlds": int(row.worlds), "share_beats_isolated": row.share_beats_isolated,
+                     "gain_q05": row.gain_q05, "gain_q50": row.gain_q50,
+                     "gain_q95": row.gain_q95,
+                     "loses_where": boxes.words.get("loses", ""),
+                     "wins_where": boxes.words.get("wins", "")})
+    return pd.DataFrame(rows).sort_values("backbone_share", kind="stable")

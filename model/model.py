@@ -744,7 +744,9 @@ class CollectiveImpactModel(Model):
             return candidates
         if n >= len(candidates):
             return np.sort(candidates)  # fewer records than referral slots; the rest unused
-        return np.sort(candidates[np.argpartition(estimate, n - 1)[:n]])
+        # a stable sort, so that equal estimates keep their order whatever numpy's
+        # partition would return
+        return np.sort(candidates[np.argsort(estimate, kind="stable")[:n]])
 
     def _apply_outcomes(self, services: dict[str, np.ndarray]) -> None:
         cfg, people = self.config, self.people

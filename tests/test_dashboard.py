@@ -428,6 +428,7 @@ def test_page_runs_both_arms_and_updates_live(page, tmp_path):
     from playwright.sync_api import expect
 
     expect(page.locator(".ci-step")).to_have_text("Quarter 0 of 40")
+    expect(page.locator(".ci-robustness")).to_contain_text("plausible worlds")
     start = _number(page, ".ci-composite-collective")
     assert start == _number(page, ".ci-composite-isolated")  # one world for both arms
     for chart in ("composite", "areas", "report_card", "money", "trust", "network"):
@@ -893,3 +894,21 @@ def test_the_gap_can_be_spread_over_several_worlds(page):
     _wait_drawn(page, "gap", before)
     page.wait_for_timeout(300)
     assert _canvas(page, "gap") != picture  # the mean and its interval are drawn
+
+
+def test_robustness_words_name_the_nearest_share_studied_and_where_it_fails():
+    from collective_impact.dashboard.robustness import robustness_words, shipped_study
+
+    study = pd.DataFrame({"policy": ["2.5%", "10%"], "backbone_share": [0.025, 0.1],
+                          "worlds": [500, 500], "share_beats_isolated": [0.12, 0.02],
+                          "gain_q05": [-0.001, -0.004], "gain_q50": [-0.0003, -0.0015],
+                          "gain_q95": [0.0002, 0.0], "loses_where": ["", "it loses here"],
+                          "wins_where": ["it wins there", ""]})
+    words = robustness_words(0.03, study)
+    assert "a backbone of 2.5% of the funding (the nearest share studied to your 3.0%)" in words
+    assert "beats working alone in **12%** of them" in words
+    assert "median -0.0003" in words and "Where it pays: it wins there." in words
+    assert "Where it fails: it loses here." in robustness_words(0.1, study)
+    assert "no collaborative" in robustness_words(0.0, study)
+    shipped = shipped_study()
+    assert shipped is not None and {"backbone_share", "share_beats_isolated"} <= set(shipped)
