@@ -38,6 +38,10 @@ DEFAULT_TOLERANCE = 0.0002
 # PRIM: the chosen box is the one with the largest coverage among those at least this dense.
 DEFAULT_DENSITY = 0.8
 MIN_CASES = 10  # fewer worlds of a kind than this: no box is sought for it
+MAX_DIMENSIONS = 3  # a box a funder can read restricts at most this many uncertainties
+# Outcomes whose higher values are better (regret and "wins" assume so).
+BETTER_HIGHER = ("composite_index", "measured_composite_index", "outcome_per_million",
+                 "indicators_trending", "indicators_trending_share")
 WORKING_ALONE = "no backbone (working alone)"
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 TARGETS = {"loses": "collective impact loses", "wins": "collective impact wins",
@@ -91,6 +95,22 @@ def check_robustness(experiment: Experiment) -> dict:
     if settings["outcome"] not in experiment.outcomes:
         raise ExperimentError(f"{src}: [robustness] outcome '{settings['outcome']}' is not "
                               f"among the kept outcomes: {', '.join(experiment.outcomes)}")
+    outcome = settings["outcome"]
+    if not (outcome in BETTER_HIGHER or outcome.startswith(("mean_", "on_track_"))):
+        raise ExperimentError(f"{src}: [robustness] outcome '{outcome}': regret needs an "
+                              f"outcome where higher is better: {', '.join(BETTER_HIGHER)}, "
+                              f"mean_<area> or on_track_<area>")
+    # Working alone must be one option: every policy's isolated arm the same world.
+    alone = {name: experiment.config_for(values).isolated().to_dict()
+             for name, values in experiment.policies.items()}
+    first = next(iter(alone.values()))
+    for name, config in alone.items():
+        if config != first:
+            raise ExperimentError(f"{src}: [policies.{name}] changes the isolated arm too "
+                                  f"(it sets a lever open to both arms, e.g. funders' "
+                                  f"responses or the pool); a robustness study compares "
+                                  f"policies of the connective tissue against one "
+                                  f"'working alone'")
     if "outcome_per_million" not in experiment.outcomes:
         raise ExperimentError(f"{src}: a robustness study keeps outcome_per_million (add it "
                               f"to outcomes)")
@@ -149,7 +169,8 @@ def world_table(runs: pd.DataFrame, settings: dict) -> pd.DataFrame:
     outcome, keys = settings["outcome"], settings["uncertainties"]
     policies = settings["policies"]
     runs = runs.assign(world=runs.point // len(policies))
-    means = runs.groupby(["world", "policy", "arm"])[[outcome, "outcome_per_million"]].mean()
+    columns = list(dict.fromkeys([outcome, "outcome_per_million"]))
+    means = runs.groupby(["world", "policy", "arm"])[columns].mean()
     wide = means.unstack("arm")
     table = pd.DataFrame({
         "isolated": wide[(outcome, "isolated")],
@@ -195,11 +216,14 @@ def policy_table(worlds: pd.DataFrame, tolerance: float) -> pd.DataFrame:
 
 
 # ----------------------------------------------------------------------------- PRIM
-def prim_box(x: pd.DataFrame, y: np.ndarray, density: float = DEFAULT_DENSITY) -> dict:
-    """PRIM (EMA Workbench) for the worlds where ``y`` is true: the box on the peeling
-    trajectory with the largest coverage among those at least ``density`` dense (else the
-    densest), its coverage, density and mass, the limits of the dimensions it restricts,
-    and the whole trajectory (coverage and density at each step)."""
+def prim_box(x: pd.DataFrame, y: np.ndarray, density: float = DEFAULT_DENSITY,
+             max_dimensions: int = MAX_DIMENSIONS) -> dict:
+    """PRIM (EMA Workbench) for the worlds where ``y`` is true. Among the boxes on the
+    peeling trajectory that restrict at most ``max_dimensions`` uncertainties, the chosen
+    one has the largest coverage among those at least ``density`` dense, and a third of
+    the way from the share of such worlds overall to 1 (a box must set them apart);
+    failing that, the densest (``sets_apart`` False). Returns its coverage, density and mass, the limits of the
+    dimensions it restricts, and the whole trajectory."""
     prim = _prim_module()
     x = x.astype(float).reset_index(drop=True)  # ema_workbench 2.5: no integer columns
     y = np.asarray(y, dtype=bool)
@@ -210,10 +234,13 @@ def prim_box(x: pd.DataFrame, y: np.ndarray, density: float = DEFAULT_DENSITY) -
         except TypeError:
             finder = prim.Prim(x, y, threshold=density)  # 2.5 needs the threshold
         box = finder.find_box()
-    trajectory = box.peeling_trajectory[["coverage", "density", "mass"]].reset_index(drop=True)
-    dense = trajectory.index[trajectory.density >= density]
-    chosen = int(trajectory.loc[dense, "coverage"].idxmax()) if len(dense) else \
-        int(trajectory.density.idxmax())
+    trajectory = box.peeling_trajectory[["coverage", "density", "mass",
+                                         "res_dim"]].reset_index(drop=True)
+    readable = trajectory[trajectory.res_dim <= max_dimensions]
+    wanted = max(density, float(y.mean()) + (1.0 - float(y.mean())) / 3.0)
+    dense = readable.index[readable.density >= wanted]
+    chosen = int(readable.loc[dense, "coverage"].idxmax()) if len(dense) else \
+        int(readable.density.idxmax())
     limits = box.box_lims[chosen]
     full = box.box_lims[0]
     restricted = {}
@@ -225,7 +252,7 @@ def prim_box(x: pd.DataFrame, y: np.ndarray, density: float = DEFAULT_DENSITY) -
     stats = trajectory.loc[chosen]
     return {"coverage": float(stats.coverage), "density": float(stats.density),
             "mass": float(stats["mass"]), "limits": restricted, "step": chosen,
-            "trajectory": trajectory}
+            "sets_apart": bool(len(dense)), "trajectory": trajectory}
 
 
 def _prim_module():
@@ -254,12 +281,14 @@ def discover(worlds: pd.DataFrame, keys: list[str], density: float,
                 continue
             box = prim_box(x, y, density)
             rows.append({"policy": policy, "target": target, "cases": int(y.sum()),
+                         "sets_apart": box["sets_apart"],
                          "coverage": box["coverage"], "density": box["density"],
                          "mass": box["mass"], "limits": json.dumps(box["limits"]),
                          "words": box_words(box, TARGETS[target], len(y)),
-                         "trajectory": json.dumps(box["trajectory"].round(4).to_dict("list"))})
-    columns = ["policy", "target", "cases", "coverage", "density", "mass", "limits", "words",
-               "trajectory"]
+                         "trajectory": json.dumps(box["trajectory"][
+                             ["coverage", "density", "mass"]].round(4).to_dict("list"))})
+    columns = ["policy", "target", "cases", "sets_apart", "coverage", "density", "mass",
+               "limits", "words", "trajectory"]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -278,8 +307,12 @@ def box_words(box: dict, what: str, worlds: int) -> str:
             parts.append(f"{label} is above {lo:.3g}")
         else:
             parts.append(f"{label} is below {hi:.3g}")
-    return (f"{what} in {box['density']:.0%} of the worlds where " + " and ".join(parts)
-            + f" (these hold {box['coverage']:.0%} of the worlds where it does)")
+    words = (f"{what} in {box['density']:.0%} of the worlds where " + " and ".join(parts)
+             + f" (these hold {box['coverage']:.0%} of the worlds where it does)")
+    if not box.get("sets_apart", True):
+        words = (f"no simple condition sets these worlds apart: at best, {words[0].lower()}"
+                 f"{words[1:]}").replace(" in ", " in only ", 1)
+    return words
 
 
 # ----------------------------------------------------------------------------- words

@@ -259,8 +259,10 @@ SCHEMA: dict[str, dict[str, dict]] = {
                                   "(in units of effectiveness theta).", plausible=(0.15, 0.6),
                                   basis="a person's measured change is the difference of two "
                                         "assessments with screening noise 0.1 (sqrt(2) x 0.1 "
-                                        "= 0.14 of status); one service moves status by about "
-                                        "0.45 theta, so 0.14 / 0.45 = 0.3 in theta"),
+                                        "= 0.14 of status); one service at home-area "
+                                        "expertise moves status by about 0.45 theta, so "
+                                        "0.14 / 0.45 = 0.3 in theta (0.7 outside home areas, "
+                                        "where expertise is 0.4)"),
         "metric_bias_sd": spec(0.005, 0.0, 1.0, "Spread of each organization's own-yardstick "
                                "bias.", plausible=(0.0, 0.01),
                                basis="half the mean effect; " + CHOICE),

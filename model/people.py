@@ -80,6 +80,7 @@ class Population:
         self.entering = np.zeros(M, dtype=bool)
         self.last_record = np.full(M, np.nan)
         self.handoff = np.full(M, np.nan)
+        self.world_effect = np.zeros(M)  # how far the world's offset has moved each person
 
     def _draw_baseline(self, risk, noise):
         pop = self._config.population
@@ -153,10 +154,12 @@ class Population:
     # --------------------------------------------------------------- ageing
     def age_one_year(self, offset: float = 0.0) -> np.ndarray:
         """Everyone a year older: the oldest cohort leaves and a newborn cohort takes its
-        row; people entering a new stage start it where their last stage carried them,
-        counting their own result against the world's ``offset`` of the year just ended
-        (a trend or a recession moves every stage's target already, so it is not carried
-        twice). Returns the people who entered a new stage (not the newborns)."""
+        row; people entering a new stage start it where their last stage carried them. The
+        world's ``offset`` (a trend, a recession) moves every stage alike, so an entrant
+        starts at its new target plus the offset, and carries only its own result: its exit
+        status less the part the world's offset had moved it (``world_effect``), so the
+        world is not carried twice. Returns the people who entered a new stage (not the
+        newborns)."""
         self.entering = np.zeros(self.M, dtype=bool)
         if not self.pipeline:
             return np.flatnonzero(self.entering)
@@ -165,15 +168,20 @@ class Population:
         self.years_elapsed += 1
         age = self.row_age()
         newborn = int(np.flatnonzero(age == 0)[0])
-        self._renew_cohort(np.arange(newborn * C, (newborn + 1) * C))
+        born = np.arange(newborn * C, (newborn + 1) * C)
+        self._renew_cohort(born)
+        self.status[born, 0] = np.clip(self.target[born, 0] + offset, 0.0, 1.0)
+        self.world_effect[born] = offset
         self._set_stages()
         for row in np.flatnonzero((age % S == 0) & (age > 0)):
             people = np.arange(row * C, (row + 1) * C)
             k = int(age[row] // S)
             self.target[people, k] = carried_target(
-                self.baseline[people, k], self.status[people, k - 1] - offset,
+                self.baseline[people, k],
+                self.status[people, k - 1] - self.world_effect[people],
                 self.baseline[people, k - 1], self.complementarity)
-            self.status[people, k] = self.target[people, k]
+            self.status[people, k] = np.clip(self.target[people, k] + offset, 0.0, 1.0)
+            self.world_effect[people] = offset
             self.entering[people] = True
         self.handoff[self.entering] = self.last_record[self.entering]
         self.last_record[self.entering] = np.nan
@@ -227,11 +235,14 @@ class Population:
         status = self.current(self.status)
         target = np.clip(self.current(self.target) + offset, 0.0, 1.0)
         self.status.ravel()[self.cells] = status + rate * (target - status)
+        if self.pipeline:  # the part of status the world's offset has moved, per person
+            self.world_effect += rate * (offset - self.world_effect)
 
     def prerequisite_factor(self, person, area) -> np.ndarray:
         """``prerequisite_factor`` for each served person-area: status in the area before
-        (in a pipeline, what the person left that stage with) against that area's baseline
-        mean; 1 in the first area, which has no prerequisite."""
+        (in a pipeline, what the person left that stage with) against that area's mean
+        (``prerequisite_mean``: the baseline mean in the burn-in, fixed at the
+        collaborative's start); 1 in the first area, which has no prerequisite."""
         before = np.maximum(area - 1, 0)
         factor = prerequisite_factor(self.status[person, before],
                                      self.prerequisite_mean[before], self.complementarity)

@@ -54,7 +54,7 @@ def test_readme_batch_run_example_runs(capsys):
 
 
 def test_readme_ema_workbench_example_runs(capsys):
-    pytest.importorskip("ema_workbench", reason="EMA Workbench 3 installs on Python 3.12+")
+    pytest.importorskip("ema_workbench", reason="EMA Workbench is the robustness extra")
     exec(compile(readme_example("ema_workbench"), "README.md:ema_workbench", "exec"), {})
     printed = capsys.readouterr().out
     assert "gain" in printed and len(printed.strip().splitlines()) == 9  # header + 8 runs

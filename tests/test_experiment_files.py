@@ -34,7 +34,7 @@ def test_every_experiment_file_validates(path):
     # a shipped scenario: the default one, or the recession for the recession experiment
     expected = "recession.toml" if path.stem == "recession" else "default.toml"
     assert experiment.scenario == str((REPO / "configs" / expected).resolve())
-    assert experiment.figure or experiment.sensitivity
+    assert experiment.figure or experiment.sensitivity or experiment.robustness
 
 
 def test_headline_experiments_are_the_documented_designs():

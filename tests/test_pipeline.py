@@ -244,3 +244,18 @@ def test_the_report_card_is_yearly_and_its_sample_is_the_same_in_both_arms(tiny_
     assert collective.indicators_total.iloc[0] == 18
     assert collective.indicators_trending.between(0, 18).all()
     assert measured[0] == isolated.measured_composite_index.iloc[0]
+
+
+def test_a_trend_reaches_every_stage_once_not_lost_at_entry_nor_carried_twice(tiny_config):
+    """+0.01 a year for ten years moves every stage's target by 0.1. Status follows at the
+    drift rate (in the steady state a lag of slope x (1 - rate) / rate = 0.0225), and
+    entrants start at the moved target, so each stage ends between 0.0775 and 0.1 up, all
+    stages alike: the trend is neither lost at entry nor carried twice at c = 1."""
+    config = tiny_config.with_values({"run.steps": 40, "population.trend": 0.01,
+                                      "problem.complementarity": 1.0}).isolated()
+    flat = CollectiveImpactModel(config.with_values({"population.trend": 0.0}), seed=8).run()
+    rising = CollectiveImpactModel(config, seed=8).run()
+    stages = [c for c in rising.columns if c.startswith("mean_")]
+    rise = (rising[stages].iloc[-1] - flat[stages].iloc[-1]).to_numpy()
+    assert ((rise > 0.0775) & (rise < 0.1)).all(), rise  # measured: 0.088 in every stage
+    assert np.ptp(rise) < 0.003
