@@ -222,8 +222,8 @@ def prim_box(x: pd.DataFrame, y: np.ndarray, density: float = DEFAULT_DENSITY,
     peeling trajectory that restrict at most ``max_dimensions`` uncertainties, the chosen
     one has the largest coverage among those at least ``density`` dense, and a third of
     the way from the share of such worlds overall to 1 (a box must set them apart);
-    failing that, the densest (``sets_apart`` False). Returns its coverage, density and mass, the limits of the
-    dimensions it restricts, and the whole trajectory."""
+    failing that, the densest (``sets_apart`` False). Returns its coverage, density and
+    mass, the limits of the dimensions it restricts, and the whole trajectory."""
     prim = _prim_module()
     x = x.astype(float).reset_index(drop=True)  # ema_workbench 2.5: no integer columns
     y = np.asarray(y, dtype=bool)
