@@ -31,14 +31,17 @@ works from their own evidence. Collective impact has to beat *competent* organiz
 """
 
 HOW_IT_WORKS = """
-**How it works.** Each quarter every organization buys as many services as its grant allows,
+**How it works.** Young people move through six stages, from kindergarten readiness to
+college completion, two years each; how well they leave one stage carries into the next.
+Each quarter every organization buys as many services as its grant allows,
 screens the applicants at its door for need with its own rough assessment, and serves the
 neediest. It learns which of its programs work from its own noisy results. On the collective
 side, part of the money pays a backbone: its staff build a shared data system (it matures
 only as fast as partners share their records), keep partners talking (trust), and help them
-agree on an agenda. Once records match and partners trust each other, some services go by
-*referral* to people the data system knows need them most, and partners learn from each
-other's results. Partners give some of their own time to working groups, and stay only while
+agree on an agenda and on shared ways to measure (agreement grows only through that work).
+Once records match and partners trust each other, some services go by *referral* to people
+the data system knows need them most (a record follows a young person into the next stage),
+and partners learn from each other's results. Partners give some of their own time to working groups, and stay only while
 what they get back seems worth it. Nobody knows the truth: every decision uses measured,
 noisy values.
 
@@ -69,13 +72,16 @@ class Caption:
 CAPTIONS: dict[str, Caption] = {
     "scoreboard": Caption(
         what="The latest numbers for each side. The composite index is the average status of "
-             "all young people over all areas (0 = worst, 1 = best). An indicator counts as "
-             "improved when an area's average, its share on track or its equity gap has "
-             "clearly moved the right way since quarter 0.",
+             "all young people, each in their current stage (0 = worst, 1 = best; young "
+             "people differ by about 0.1). An indicator trends the right way when the yearly "
+             "report card, measured on a sample, shows a stage's average, its share on track "
+             "or its equity gap better than in the baseline year.",
         notice="The backbone and the partners' time in working groups cost money that the "
                "isolated side spends on programs, so the collective side starts behind. At the "
-               "default settings it does not catch up within ten years: the gains from "
-               "referrals and shared data are smaller than what the connective tissue costs.",
+               "default settings it narrows the gap after year 3 but does not catch up within "
+               "ten years: the gains from referrals, hand-offs and shared data are smaller "
+               "than what the connective tissue costs. The line under the cards says how "
+               "often your backbone share beats working alone across plausible worlds.",
         try_="Run to the end, then change one lever at a time and run again.",
     ),
     "composite": Caption(
@@ -122,7 +128,8 @@ CAPTIONS: dict[str, Caption] = {
         notice="Isolated organizations spend where their missions are; a common agenda moves "
                "money toward the areas with the biggest gaps. Program money on the collective "
                "side is what is left after the backbone and the partners' working-group time.",
-        try_="Lower the metric agreement: records no longer match, referrals and shared "
+        try_="Lower the initial metric agreement and open no_shared_metrics: records no "
+             "longer match, referrals and shared "
              "learning slow down, and the connective tissue buys less.",
     ),
     "trust": Caption(

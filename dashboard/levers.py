@@ -99,8 +99,8 @@ LEVERS: tuple[Lever, ...] = (
           help="Nonprofits, schools, agencies, businesses and universities working on the "
                "problem."),
     Lever("collaboration.metric_agreement", "Metric agreement", (0.0, 1.0, 0.05),
-          help="How far partners count things the same way, so their data can be pooled "
-               "(shared measurement)."),
+          help="How far partners count things the same way when the collaborative starts; "
+               "it then grows through the collaborative's work (shared measurement)."),
     Lever("collaboration.control_tightness", "Control tightness", (0.0, 1.0, 0.05),
           help="How far the backbone dictates what partners do instead of helping them align."),
     Lever("problem.complementarity", "Complementarity", (0.0, 1.0, 0.05),
