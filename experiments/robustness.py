@@ -310,8 +310,8 @@ def box_words(box: dict, what: str, worlds: int) -> str:
     words = (f"{what} in {box['density']:.0%} of the worlds where " + " and ".join(parts)
              + f" (these hold {box['coverage']:.0%} of the worlds where it does)")
     if not box.get("sets_apart", True):
-        words = (f"no simple condition sets these worlds apart: at best, {words[0].lower()}"
-                 f"{words[1:]}").replace(" in ", " in only ", 1)
+        words = (f"no rule of up to {MAX_DIMENSIONS} conditions sets these worlds apart (the "
+                 f"best: {words})")
     return words
 
 
@@ -320,7 +320,6 @@ def summary_text(table: pd.DataFrame, boxes: pd.DataFrame, settings: dict) -> st
     """The one-paragraph answer for a funder."""
     n = int(table.worlds.iloc[0])
     funded = table[table.policy != WORKING_ALONE]
-    best_share = funded.loc[funded.share_beats_isolated.idxmax()]
     most_robust = table.loc[table.satisficing.idxmax()]
     lines = [f"Across {n} plausible worlds (Latin hypercube over "
              f"{len(settings['uncertainties'])} uncertain parameters), "]
@@ -334,13 +333,15 @@ def summary_text(table: pd.DataFrame, boxes: pd.DataFrame, settings: dict) -> st
                  f"best option in each world is '{most_robust.policy}' "
                  f"({most_robust.satisficing:.0%} of worlds; mean regret "
                  f"{most_robust.regret_mean:.4f}). ")
-    loses = boxes[(boxes.policy == best_share.policy) & (boxes.target == "loses")]
-    wins = boxes[(boxes.policy == best_share.policy) & (boxes.target == "wins")]
-    if len(wins):
-        lines.append(f"With '{best_share.policy}', {wins.words.iloc[0]}. ")
-    if len(loses):
-        lines.append(f"It fails where {loses.words.iloc[0].split(' where ', 1)[-1]}. "
-                     if " where " in loses.words.iloc[0] else f"{loses.words.iloc[0]}. ")
+    clear = boxes[boxes.sets_apart.astype(bool)] if len(boxes) else boxes
+    for target in ("wins", "loses"):
+        found = clear[clear.target == target] if len(clear) else clear
+        if len(found):
+            row = found.iloc[0]
+            lines.append(f"With a {row.policy}: {row.words}. ")
+        else:
+            lines.append(f"No rule of up to {MAX_DIMENSIONS} conditions on the uncertainties "
+                         f"sets apart the worlds where {TARGETS[target]}. ")
     return "".join(lines).strip()
 
 
