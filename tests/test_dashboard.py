@@ -442,9 +442,9 @@ def test_page_runs_both_arms_and_updates_live(page, tmp_path):
         "20% of funding")
     expect(page.locator(".ci-collective-backbone")).to_have_text("$1.00 M")
 
-    # move a slider with the keyboard: metric agreement 0.80 -> 0.70
+    # move a slider with the keyboard: metric agreement 0.20 -> 0.10
     # (one key at a time: the page re-renders the slider after each change)
-    for shown in ("0.75", "0.70"):
+    for shown in ("0.15", "0.10"):
         page.locator(".ci-slider-metric_agreement [role=slider]").focus()
         page.keyboard.press("ArrowLeft")
         expect(page.locator(".ci-lever-metric_agreement .ci-lever-value")).to_have_text(shown)

@@ -119,6 +119,11 @@ def test_value_grows_with_number_of_organizations():
     assert gains[0] < gains[1] < gains[2], gains
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "Finding (docs/ODD.md, 'Patterns and findings'): with program effects as small as the "
+    "literature finds, pooled evaluations help more when one program's results are hard to "
+    "read (observation noise 1.0 minus 0.05: +0.0004 on the gain, interval [-0.0002, "
+    "+0.0009] on 8 seeds), but the difference is not significant."))
 def test_value_grows_with_measurement_noise():
     quiet = final_gain({"learning.observation_noise": 0.05})
     noisy = final_gain({"learning.observation_noise": 1.0})
