@@ -41,8 +41,8 @@ only as fast as partners share their records), keep partners talking (trust), an
 agree on an agenda and on shared ways to measure (agreement grows only through that work).
 Once records match and partners trust each other, some services go by *referral* to people
 the data system knows need them most (a record follows a young person into the next stage),
-and partners learn from each other's results. Partners give some of their own time to working groups, and stay only while
-what they get back seems worth it. Nobody knows the truth: every decision uses measured,
+and partners learn from each other's results. Partners give some of their own time to
+working groups, and stay only while what they get back seems worth it. Nobody knows the truth: every decision uses measured,
 noisy values.
 
 **A 20-minute lesson.** (1) Run the default to the end: which side is ahead, and why?
