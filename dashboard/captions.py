@@ -42,8 +42,8 @@ agree on an agenda and on shared ways to measure (agreement grows only through t
 Once records match and partners trust each other, some services go by *referral* to people
 the data system knows need them most (a record follows a young person into the next stage),
 and partners learn from each other's results. Partners give some of their own time to
-working groups, and stay only while what they get back seems worth it. Nobody knows the truth: every decision uses measured,
-noisy values.
+working groups, and stay only while what they get back seems worth it. Nobody knows the
+truth: every decision uses measured, noisy values.
 
 **A 20-minute lesson.** (1) Run the default to the end: which side is ahead, and why?
 (2) Set the backbone share to 0, then 1%, 10% and 30%. (3) Switch the conditions off one at
