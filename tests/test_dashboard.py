@@ -653,7 +653,9 @@ def test_controls_never_keep_stale_values_and_long_runs_show_progress(page):
     # a scenario beyond the slider's window, then back: the slider follows the value
     page.locator(".ci-scenario").click()
     page.get_by_role("option", name="strive", exact=True).click()
-    expect(page.locator(".ci-lever-pool .ci-lever-value")).to_have_text("$50.0 M per quarter")
+    # (300,000 young people: both arms' fifteen years of burn-in take a few seconds)
+    expect(page.locator(".ci-lever-pool .ci-lever-value")).to_have_text("$50.0 M per quarter",
+                                                                        timeout=90_000)
     expect(funding).to_have_attribute("aria-valuenow", "40")  # the end of its window
     page.locator(".ci-scenario").click()
     page.get_by_role("option", name="default", exact=True).click()
