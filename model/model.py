@@ -328,7 +328,8 @@ class CollectiveImpactModel(Model):
 
     def _quarter(self) -> dict[str, np.ndarray]:
         """The mechanisms of one quarter, in the order of docs/ODD.md section 3."""
-        if self._quarters_run > 0 and (self._quarters_run - self.config.run.burn_in) % 4 == 0:
+        new_year = (self._quarters_run - self.config.run.burn_in) % QUARTERS_PER_YEAR == 0
+        if self._quarters_run > 0 and new_year:
             # a new school year (after the year's report card): cohorts move on
             self.people.age_one_year(self._last_offset)
         self._update_participation()
