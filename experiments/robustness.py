@@ -133,6 +133,7 @@ def run_robustness(experiment: Experiment, n: int | None = None,
     """Sample the worlds, run every policy in each (both arms), analyse and write the tables
     (``worlds.parquet``, ``policies.csv``, ``boxes.csv``) and ``summary.md``."""
     settings = check_robustness(experiment)
+    _prim_module()  # before any run: say now if EMA Workbench is missing, not after hours
     if n is not None:
         settings["n"] = n
     worlds = sample_worlds(experiment, settings["n"])
