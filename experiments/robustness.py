@@ -346,16 +346,6 @@ def summary_text(table: pd.DataFrame, boxes: pd.DataFrame, settings: dict) -> st
     return "".join(lines).strip()
 
 
-def check_results_folder(out: Path) -> dict:
-    manifest = out / "manifest.json"
-    if not manifest.exists():
-        raise UserError(f"{out}: no manifest.json; not a robustness results folder")
-    info = json.loads(manifest.read_text())
-    if info.get("kind") != "robustness":
-        raise UserError(f"{out}: results of kind {info.get('kind')!r}, not robustness")
-    return info
-
-
 def dashboard_table(result: RobustnessResult, experiment: Experiment) -> pd.DataFrame:
     """What the dashboard shows of a study: per policy its backbone share, the share of
     worlds where it beats working alone, the gain's median and 5-95% range, and the PRIM
