@@ -7,6 +7,9 @@ returns a matplotlib figure; ``figures.save`` writes it.
 
 from __future__ import annotations
 
+import json
+import textwrap
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -363,7 +366,7 @@ def robustness_box_figure(worlds: pd.DataFrame, box: dict, policy: str, target: 
     ax.set_xlabel(parameter_label(keys[0]))
     ax.set_ylabel(parameter_label(keys[1]))
     ax.legend(fontsize=8, frameon=False, loc="best")
-    wrapped = "\n".join(_wrap(words, 90))
+    wrapped = "\n".join(textwrap.wrap(words, 90))
     ax.set_title(f"{title}\n{wrapped}", fontsize=9)
     fig.tight_layout()
     return fig
@@ -373,7 +376,7 @@ def robustness_peeling_figure(boxes: pd.DataFrame, title: str):
     """PRIM's peeling trade-off: coverage against density along each box's trajectory."""
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for i, row in enumerate(boxes.itertuples()):
-        path = pd.DataFrame(_json(row.trajectory))
+        path = pd.DataFrame(json.loads(row.trajectory))
         ax.plot(path.coverage, path.density, marker=".", markersize=3,
                 color=HUE_COLOURS[i % len(HUE_COLOURS)], label=f"{row.policy}: {row.target}")
         ax.plot([row.coverage], [row.density], marker="o", color=HUE_COLOURS[
@@ -386,15 +389,3 @@ def robustness_peeling_figure(boxes: pd.DataFrame, title: str):
     ax.set_title(title + "\n(dots: the boxes chosen)", fontsize=10)
     fig.tight_layout()
     return fig
-
-
-def _json(text: str):
-    import json
-
-    return json.loads(text)
-
-
-def _wrap(text: str, width: int) -> list[str]:
-    import textwrap
-
-    return textwrap.wrap(text, width)
