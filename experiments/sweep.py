@@ -10,8 +10,10 @@ An output folder holds::
 
 A run is named by a hash of its whole scenario and its seed. A resumed sweep therefore
 skips exactly the runs on disk, and a run that two points share (the isolated arm does
-not depend on the backbone share) is made once. Every file is written under a temporary
-name and renamed, so a killed sweep leaves only complete batches.
+not depend on the backbone share) is made once. Runs of one world and seed (both arms,
+every policy) go to one worker as one task and share one burn-in (``model.BurnIn``), with
+tables identical to separate runs. Every file is written under a temporary name and
+renamed, so a killed sweep leaves only complete batches.
 """
 
 from __future__ import annotations
@@ -39,9 +41,9 @@ from collective_impact.experiments.provenance import (
     write_json,
     write_table,
 )
-from collective_impact.experiments.runner import derive_seed, run_steps
+from collective_impact.experiments.runner import derive_seed, run_world
 from collective_impact.experiments.summary import final_outcomes, interval
-from collective_impact.model import Config
+from collective_impact.model import Config, burn_in_key
 
 # A batch is written when it holds this many runs or is this old, whichever comes first:
 # few files for fast runs, little lost when a sweep of slow runs is killed.
@@ -56,6 +58,7 @@ class Plan:
     table: pd.DataFrame  # run_id, point, [policy], parameters..., arm, replication, seed
     tasks: dict[str, tuple[dict, int]]  # run_id -> (scenario dict, seed), in plan order
     parameters: list[str]
+    worlds: dict[str, str]  # run_id -> its burn-in's key (runs sharing it and a seed share it)
 
 
 @dataclass
@@ -79,9 +82,10 @@ def make_plan(experiment: Experiment, points: list[dict]) -> Plan:
     every point and in both arms (common random numbers)."""
     seeds = [derive_seed(experiment.seed, r) for r in range(experiment.replications)]
     parameters = experiment.parameters
-    rows, tasks = [], {}
+    rows, tasks, worlds = [], {}, {}
     for index, point in enumerate(points):
         collective = experiment.config_for(point)
+        world = burn_in_key(collective)  # the same for the isolated arm
         configs = {"isolated": collective.isolated(), "collective": collective}
         values = {k: point.get(k, collective.get(k)) for k in parameters}
         label = {"policy": point["policy"]} if "policy" in point else {}
@@ -90,19 +94,34 @@ def make_plan(experiment: Experiment, points: list[dict]) -> Plan:
             for replication, seed in enumerate(seeds):
                 rid = run_id(config, seed)
                 tasks.setdefault(rid, (config, seed))
+                worlds.setdefault(rid, world)
                 rows.append({"run_id": rid, "point": index, **label, **values, "arm": arm,
                              "replication": replication, "seed": seed})
-    return Plan(pd.DataFrame(rows), tasks, parameters)
+    return Plan(pd.DataFrame(rows), tasks, parameters, worlds)
 
 
-def execute_run(rid: str, config: dict, seed: int, outcomes: tuple[str, ...],
-                keep_steps: bool) -> tuple[dict, pd.DataFrame | None]:
-    """One run (in a worker): its kept final outcomes, and its per-step table if asked."""
-    steps = run_steps(Config.from_dict(config), seed)
-    final = final_outcomes(steps)
-    last = steps.iloc[-1]
-    row = {"run_id": rid, **{n: float(final[n] if n in final else last[n]) for n in outcomes}}
-    return row, (steps.assign(run_id=rid) if keep_steps else None)
+def execute_world(runs: list[tuple[str, dict]], seed: int, outcomes: tuple[str, ...],
+                  keep_steps: bool) -> list[tuple[dict, pd.DataFrame | None]]:
+    """Runs of one world and seed (in a worker), from one burn-in: for each, its kept final
+    outcomes and its per-step table if asked."""
+    tables = run_world([Config.from_dict(config) for _, config in runs], seed)
+    results = []
+    for (rid, _), steps in zip(runs, tables, strict=True):
+        final = final_outcomes(steps)
+        last = steps.iloc[-1]
+        row = {"run_id": rid, **{n: float(final[n] if n in final else last[n])
+                                 for n in outcomes}}
+        results.append((row, steps.assign(run_id=rid) if keep_steps else None))
+    return results
+
+
+def world_groups(plan: Plan, pending: list[str]) -> list[tuple[list[str], int]]:
+    """Pending runs grouped by burn-in and seed, in plan order: each group is one task."""
+    groups: dict[tuple[str, int], list[str]] = {}
+    for rid in pending:
+        seed = plan.tasks[rid][1]
+        groups.setdefault((plan.worlds[rid], seed), []).append(rid)
+    return [(rids, seed) for (_, seed), rids in groups.items()]
 
 
 def run_sweep(experiment: Experiment, out_dir: str | Path | None = None, jobs: int = 1,
@@ -212,16 +231,19 @@ def _execute(plan: Plan, pending: list[str], experiment: Experiment, writer: _Ba
              total: int) -> None:
     if not pending:
         return
-    tasks = (delayed(execute_run)(rid, *plan.tasks[rid], experiment.outcomes,
-                                  experiment.steps_tables) for rid in pending)
+    # One task per world and seed: its runs share one burn-in (both arms, every policy).
+    tasks = (delayed(execute_world)([(rid, plan.tasks[rid][0]) for rid in rids], seed,
+                                    experiment.outcomes, experiment.steps_tables)
+             for rids, seed in world_groups(plan, pending))
     with parallel_backend(backend, jobs, scheduler) as n_jobs, tqdm(
             total=total, initial=total - len(pending), desc=experiment.name, unit="run",
             disable=not progress, smoothing=0.1) as bar:
         # Unordered: each result is stored the moment it arrives; the final table is
         # sorted by the plan, so it does not depend on which worker finished first.
-        for row, steps in Parallel(n_jobs=n_jobs, return_as="generator_unordered")(tasks):
-            writer.add(row, steps)
-            bar.update()
+        for results in Parallel(n_jobs=n_jobs, return_as="generator_unordered")(tasks):
+            for row, steps in results:
+                writer.add(row, steps)
+            bar.update(len(results))
 
 
 @contextmanager

@@ -17,7 +17,13 @@ from collective_impact.model.config import (
     ConfigError,
     load_config,
 )
-from collective_impact.model.model import CollectiveImpactModel, fresh_seed, run_model
+from collective_impact.model.model import (
+    BurnIn,
+    CollectiveImpactModel,
+    burn_in_key,
+    fresh_seed,
+    run_model,
+)
 from collective_impact.model.scenarios import (
     find_experiment,
     find_scenario,
@@ -27,12 +33,14 @@ from collective_impact.model.scenarios import (
 
 __all__ = [
     "BACKBONE_FUNCTIONS",
+    "BurnIn",
     "CONDITIONS",
     "Backbone",
     "CollectiveImpactModel",
     "Config",
     "ConfigError",
     "Organization",
+    "burn_in_key",
     "find_experiment",
     "find_scenario",
     "fresh_seed",

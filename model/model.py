@@ -10,6 +10,9 @@ need, own or pooled evaluations, sampled indicators); the true ones are outputs.
 
 from __future__ import annotations
 
+import copy
+import json
+
 import numpy as np
 import pandas as pd
 from mesa import DataCollector, Model
@@ -147,10 +150,27 @@ class CollectiveImpactModel(Model):
     """
 
     def __init__(self, config: Config | str | None = None, seed: int | None = None, *,
-                 rng: int | None = None, **kwargs):
+                 rng: int | None = None, burn_in: BurnIn | None = None, **kwargs):
         config = _resolve_config(config, kwargs)
         seed = _resolve_seed(seed, rng)
         super().__init__(rng=seed)
+        self._set_up_world(config, seed, burn_in)
+        self._start_collaborative()
+        self.datacollector = DataCollector(
+            model_reporters={name: _reporter(name) for name in self.indicators}
+        )
+        self.datacollector.collect(self)
+
+    def _set_up_world(self, config: Config, seed: int, burn_in: BurnIn | None = None) -> None:
+        """The world after its burn-in: built and run here, or copied from ``burn_in``."""
+        self.seed_value = seed
+        self.config = config.with_values({"run.seed": seed})
+        if burn_in is not None:
+            burn_in.check(self.config)
+            self.__dict__.update(copy.deepcopy(burn_in.state))
+            self.people.adopt_config(self.config)
+            self.organizations = [Organization(self, o) for o in range(len(self.trust))]
+            return
         # One random stream per mechanism, spawned from the seed: a draw that only the
         # collective arm makes (who joins, whom a referral finds) shifts no other mechanism's
         # draws, so the two arms of one seed share their luck wherever they work alike. The
@@ -158,17 +178,10 @@ class CollectiveImpactModel(Model):
         self.streams = dict(zip(STREAMS, (np.random.default_rng(child) for child in
                                           np.random.SeedSequence(seed).spawn(len(STREAMS))),
                                 strict=True))
-        self.seed_value = seed
-        self.config = config.with_values({"run.seed": seed})
         self._quarters_run = 0
         self._last_offset = 0.0
         self._build_world()
         self._burn_in()
-        self._start_collaborative()
-        self.datacollector = DataCollector(
-            model_reporters={name: _reporter(name) for name in self.indicators}
-        )
-        self.datacollector.collect(self)
 
     # ------------------------------------------------------------------ set-up
     def _build_world(self) -> None:
@@ -953,6 +966,55 @@ class CollectiveImpactModel(Model):
         progress = max(0.0, self.survey.composite - self.baseline_survey.composite - noise)
         target = cfg.funding.max_pool_growth * min(1.0, credibility * progress / CREDIBLE_PROGRESS)
         self.pool_growth += FUNDER_RESPONSE * (target - self.pool_growth)
+
+
+class BurnIn:
+    """A world after its isolated burn-in: what every run of one world and seed starts from.
+
+    The burn-in runs the isolated scenario, so it is the same in both arms and for every
+    lever that acts only through a collaborative. A paired comparison or a policy study
+    therefore runs it once per world and seed, and each run starts from a copy:
+    ``CollectiveImpactModel(config, seed, burn_in=BurnIn(config, seed))`` gives exactly the
+    table of ``CollectiveImpactModel(config, seed)``, for ``config`` or ``config.isolated()``.
+    A run whose world or seed differs from the burn-in's is refused.
+    """
+
+    # What the model sets besides the world: Mesa's own attributes, the agents (rebuilt for
+    # each run), and the run's config and seed.
+    _NOT_WORLD = frozenset({"organizations", "backbone", "config", "seed_value"})
+
+    def __init__(self, config: Config | str | None = None, seed: int | None = None):
+        config = _resolve_config(config, {})
+        self.seed = _resolve_seed(seed, None)
+        self.key = burn_in_key(config)
+        model = CollectiveImpactModel.__new__(CollectiveImpactModel)
+        Model.__init__(model, rng=self.seed)
+        mesa_owned = set(vars(model))
+        model._set_up_world(config, self.seed)
+        self.state = {name: value for name, value in vars(model).items()
+                      if name not in mesa_owned and name not in self._NOT_WORLD}
+
+    def check(self, config: Config) -> None:
+        """Refuse a run of another world or seed than this burn-in's."""
+        if config.run.seed != self.seed:
+            raise ConfigError(f"this burn-in is of seed {self.seed}, not {config.run.seed}")
+        if burn_in_key(config) != self.key:
+            mine, theirs = json.loads(self.key), json.loads(burn_in_key(config))
+            differ = sorted(f"{section}.{name}" for section in mine for name in mine[section]
+                            if mine[section][name] != theirs[section][name])
+            verb = "differs" if len(differ) == 1 else "differ"
+            raise ConfigError(f"this burn-in is of another world: {', '.join(differ)} {verb} "
+                              f"from its scenario; make a BurnIn of this one")
+
+
+def burn_in_key(config: Config) -> str:
+    """What a run's burn-in depends on: the isolated scenario it runs (whose world sections,
+    population, problem, learning and organizations, are the scenario's own), without the
+    run's seed and horizon and the scenario's name."""
+    burn = config.isolated().with_values({"funding.max_pool_growth": 0.0}).to_dict()
+    burn.pop("scenario", None)
+    burn["run"] = {k: v for k, v in burn["run"].items() if k not in ("seed", "steps")}
+    return json.dumps(burn, sort_keys=True)
 
 
 def _resolve_config(config: Config | str | None, overrides: dict) -> Config:

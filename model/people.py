@@ -82,6 +82,11 @@ class Population:
         self.handoff = np.full(M, np.nan)
         self.world_effect = np.zeros(M)  # how far the world's offset has moved each person
 
+    def adopt_config(self, config: Config) -> None:
+        """A run started from a copied burn-in (``model.BurnIn``) reads its own scenario,
+        whose population section is the burn-in's."""
+        self._config = config
+
     def _draw_baseline(self, risk, noise):
         pop = self._config.population
         return np.clip(pop.baseline_mean - pop.risk_effect * (risk[:, None] - 0.5) + noise,

@@ -4,7 +4,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from collective_impact.model import CONDITIONS, CollectiveImpactModel, run_model
+from collective_impact.experiments.runner import run_world
+from collective_impact.model import (
+    CONDITIONS,
+    BurnIn,
+    CollectiveImpactModel,
+    ConfigError,
+    run_model,
+)
 from collective_impact.model.config import COLLABORATIVE_ONLY, SCHEMA
 
 
@@ -88,3 +95,48 @@ def test_levers_reset_in_the_isolated_arm_cannot_act_there(tiny_config, key):
     pd.testing.assert_frame_equal(run_model(moved.with_values(switched_off)),
                                   run_model(tiny_config.with_values(switched_off)))
     assert moved.isolated() == tiny_config.isolated()
+
+
+# A lever of every kind that acts only through a collaborative, plus the two that make it.
+LEVER_CHANGES = [
+    {"funding.backbone_share": 0.3},
+    {"collaboration.trust_growth": 0.3, "collaboration.control_tightness": 0.5},
+    {"backbone.initial_participation": 1.0, "effort.data_management": 3.0},
+    {"conditions.common_agenda": False, "backbone.volunteer_coverage": 0.5},
+]
+
+
+@pytest.mark.parametrize("levers", LEVER_CHANGES)
+def test_a_run_from_a_shared_burn_in_is_the_run_from_scratch(tiny_config, levers):
+    """Both arms and every lever start from one copy of the burn-in, bit for bit."""
+    burn_in = BurnIn(tiny_config, seed=7)
+    for config in (tiny_config, tiny_config.isolated(), tiny_config.with_values(levers)):
+        pd.testing.assert_frame_equal(
+            CollectiveImpactModel(config, seed=7, burn_in=burn_in).run(),
+            CollectiveImpactModel(config, seed=7).run(), check_exact=True)
+
+
+def test_a_burn_in_is_not_changed_by_the_runs_started_from_it(tiny_config):
+    burn_in = BurnIn(tiny_config, seed=7)
+    first = CollectiveImpactModel(tiny_config, seed=7, burn_in=burn_in).run()
+    again = CollectiveImpactModel(tiny_config, seed=7, burn_in=burn_in).run()
+    pd.testing.assert_frame_equal(first, again, check_exact=True)
+
+
+@pytest.mark.parametrize("change", [{"population.size": 1200}, {"problem.effect_mean": 0.02},
+                                    {"run.burn_in": 4}, {"funding.pool": 300_000.0}])
+def test_a_burn_in_of_another_world_is_refused(tiny_config, change):
+    burn_in = BurnIn(tiny_config, seed=7)
+    name = next(iter(change))
+    with pytest.raises(ConfigError, match=f"another world: {name}"):
+        CollectiveImpactModel(tiny_config.with_values(change), seed=7, burn_in=burn_in)
+    with pytest.raises(ConfigError, match="seed 7, not 8"):
+        CollectiveImpactModel(tiny_config, seed=8, burn_in=burn_in)
+
+
+def test_run_world_gives_each_scenario_its_separate_run(tiny_config):
+    configs = [tiny_config.isolated(), tiny_config,
+               tiny_config.with_values({"funding.backbone_share": 0.2}),
+               tiny_config.with_values({"problem.effect_mean": 0.02})]  # another world
+    for table, config in zip(run_world(configs, seed=5), configs, strict=True):
+        pd.testing.assert_frame_equal(table, run_model(config, seed=5), check_exact=True)
