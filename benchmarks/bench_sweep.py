@@ -1,10 +1,20 @@
-"""Throughput of the sweep machinery: runs per second of the default scenario.
+"""Throughput of a robustness-style sweep: runs per second with 1 and 2 workers, loky and Dask.
 
-    python benchmarks/bench_sweep.py [--runs 200] [--workers 1 2] [--backend loky|dask]
+    python benchmarks/bench_sweep.py [--worlds 200] [--policies 1] [--workers 1 2]
+                                     [--backends loky dask]
 
-Each measurement is a fresh sweep of ``--runs`` runs (isolated and collective arms of
-the default scenario on runs/2 seeds) into a temporary folder, timed from the first
-task to the combined table, including starting the workers and writing every batch.
+The workload is the robust_funding study's (configs/experiments/robust_funding.toml):
+``--worlds`` distinct Latin-hypercube worlds of the default scenario over every uncertain
+parameter, each with its first ``--policies`` backbone shares and both arms on one seed.
+The runs of one world share one burn-in. First the same runs are timed in this process
+with no sweep machinery (``run_world`` world by world); then each sweep is a fresh one into
+a temporary folder, timed from the first task to the combined table, including starting
+the workers, scheduling, hashing and writing every batch. The sweep machinery's overhead is
+the one-worker sweep's time over the direct time, less one.
+
+Target (issue: throughput for robustness studies): 10,000 paired default runs (20,000
+model runs) in under 10 minutes on 2 cores, a 2-worker speed-up of at least 1.9 with loky
+and close to it with Dask, and sweep overhead under 10%.
 """
 
 from __future__ import annotations
@@ -14,44 +24,70 @@ import tempfile
 import time
 from pathlib import Path
 
-from collective_impact.experiments.design import parse_experiment
-from collective_impact.experiments.sweep import run_sweep
+from collective_impact.experiments.design import load_experiment
+from collective_impact.experiments.robustness import sample_worlds
+from collective_impact.experiments.runner import run_world
+from collective_impact.experiments.sweep import make_plan, run_sweep, world_groups
+from collective_impact.model import Config
 
-REPO = Path(__file__).resolve().parent.parent
-
-
-def default_sweep(runs: int):
-    data = {"experiment": {"name": "bench", "scenario": "configs/default.toml",
-                           "replications": runs // 2, "seed": 99, "both_arms": True,
-                           "outcomes": ["composite_index", "outcome_per_million"]}}
-    return parse_experiment(data, REPO / "benchmarks" / "bench.toml")
+TARGET_PAIRS, TARGET_SECONDS = 10_000, 600
 
 
-def time_sweep(experiment, workers: int, backend: str) -> float:
+def workload(n_worlds: int, n_policies: int):
+    experiment = load_experiment("robust_funding")
+    policies = list(experiment.policies)[:n_policies]
+    points = [{"policy": name, **experiment.policies[name], **world}
+              for world in sample_worlds(experiment, n_worlds) for name in policies]
+    return experiment, points
+
+
+def time_direct(experiment, points) -> tuple[float, int]:
+    """The plan's runs, world by world in this process, with nothing else."""
+    plan = make_plan(experiment, points)
+    groups = world_groups(plan, list(plan.tasks))
+    start = time.perf_counter()
+    for rids, seed in groups:
+        run_world([Config.from_dict(plan.tasks[rid][0]) for rid in rids], seed)
+    return time.perf_counter() - start, len(plan.tasks)
+
+
+def time_sweep(experiment, points, workers: int, backend: str) -> float:
     with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()
         run_sweep(experiment, Path(folder) / "out", jobs=workers, backend=backend,
-                  progress=False)
+                  progress=False, points=points, kind="robustness")
         return time.perf_counter() - start
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--worlds", type=int, default=200)
+    parser.add_argument("--policies", type=int, default=1, help="backbone shares per world")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--backend", choices=("loky", "dask"), default="loky")
+    parser.add_argument("--backends", nargs="+", choices=("loky", "dask"),
+                        default=["loky", "dask"])
     args = parser.parse_args()
-    experiment = default_sweep(args.runs)
-    runs = experiment.replications * 2
-    print(f"{runs} runs of the default scenario ({experiment.base.population.size} people, "
-          f"{experiment.base.organizations.count} organizations, {experiment.base.run.steps} "
-          f"quarters), backend {args.backend}")
-    print(f"{'workers':>7s} {'seconds':>8s} {'runs/s':>7s} {'speed-up':>8s}")
-    baseline = None
-    for workers in args.workers:
-        seconds = time_sweep(experiment, workers, args.backend)
-        baseline = baseline or seconds
-        print(f"{workers:7d} {seconds:8.1f} {runs / seconds:7.2f} {baseline / seconds:8.2f}")
+    experiment, points = workload(args.worlds, args.policies)
+    time_direct(experiment, points[: 2 * args.policies])  # warm-up: compiled kernels
+    direct, runs = time_direct(experiment, points)
+    print(f"{args.worlds} worlds x {args.policies} policies of the default scenario "
+          f"({experiment.base.population.size:,} people, {experiment.base.run.burn_in}+"
+          f"{experiment.base.run.steps} quarters): {runs} distinct runs")
+    print(f"direct, one process: {direct:.1f} s, {runs / direct:.2f} runs/s")
+    print(f"{'backend':>7s} {'workers':>7s} {'seconds':>8s} {'runs/s':>7s} {'speed-up':>8s} "
+          f"{'overhead':>8s} {'10,000 pairs':>12s}")
+    for backend in args.backends:
+        one = None  # the one-worker time, against which the speed-up is measured
+        for workers in sorted(args.workers):
+            seconds = time_sweep(experiment, points, workers, backend)
+            if workers == 1:
+                one = seconds
+            speed_up = f"{one / seconds:8.2f}" if one else f"{'-':>8s}"
+            overhead = f"{seconds / direct - 1:8.1%}" if workers == 1 else f"{'':8s}"
+            projected = 2 * TARGET_PAIRS / (runs / seconds)
+            print(f"{backend:>7s} {workers:7d} {seconds:8.1f} {runs / seconds:7.2f} "
+                  f"{speed_up} {overhead} {projected / 60:9.1f} min")
+    print(f"target: {TARGET_PAIRS:,} pairs in {TARGET_SECONDS // 60} min on 2 cores")
 
 
 if __name__ == "__main__":

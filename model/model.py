@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from mesa import DataCollector, Model
 
+from collective_impact.model import kernels
 from collective_impact.model.agents import (
     ORG_TYPE_BUDGET,
     ORG_TYPE_SHARE,
@@ -69,21 +70,13 @@ STREAMS = ("world", "participation", "choice", "rounding", "intake", "referral",
            "evaluation", "indicators", "cohorts", "screening")
 
 
-def service_gain(theta, expertise, status, prerequisite):
-    """Effect of one service: true effectiveness x expertise x prerequisite x headroom, where
-    ``prerequisite`` is the complementarity factor (``people.prerequisite_factor``)."""
-    return theta * expertise * prerequisite * (1 - status)
-
-
-def combined_gain(total_gain, count, decay):
-    """What ``count`` services to one person-area are worth together, given their summed
-    single-service gains: mean gain x (1 + d + ... + d^(n-1)), diminishing returns.
-    Counts are small whole numbers, so the factor dose(n) / n is looked up, not powered."""
-    count = np.asarray(count)
-    n = np.arange(int(count.max(initial=0)) + 1, dtype=float)
+def per_service_gain(max_count: int, decay: float) -> np.ndarray:
+    """What each of n services to one person-area is worth, as a share of one alone, for
+    n = 0 .. ``max_count``: dose(n) / n with dose(n) = 1 + d + ... + d^(n-1), diminishing
+    returns (0 for no service). Counts are small whole numbers, so the table is looked up."""
+    n = np.arange(max_count + 1, dtype=float)
     dose = n if decay == 1.0 else (1 - decay**n) / (1 - decay)
-    per_service = np.divide(dose, n, out=np.zeros_like(n), where=n > 0)
-    return total_gain * per_service[count]
+    return np.divide(dose, n, out=np.zeros_like(n), where=n > 0)
 
 
 def updated_trust(trust, talk, tightness, growth, decay, penalty):
@@ -98,37 +91,6 @@ def bayes_update(mean, precision, observed, observed_precision):
     """Precision-weighted update of a normal belief by an observation."""
     new_precision = precision + observed_precision
     return (precision * mean + observed_precision * observed) / new_precision, new_precision
-
-
-# Screening resolution: assessments are ranked on this many steps over [-0.5, 1.5], far finer
-# than any screening noise, so that two linear-time radix sorts can do the ranking.
-SCREEN_LEVELS = 2**16 - 1
-
-
-def rank_in_group(group, measured, starts=None):
-    """Each value's rank (0 = lowest) among the values of its ``group``: how an organization
-    orders its applicants by assessed need.
-
-    Sorted by measure (to 1/65,535 of the range), then stably by group; ties keep their
-    position, so the result does not hang on the sort's implementation. When ``group`` is
-    already in order, ``starts`` (where each value's group begins) saves finding them."""
-    group = np.asarray(group)
-    if len(group) == 0:
-        return np.zeros(0, dtype=np.int64)
-    level = np.clip(measured, -0.5, 1.5)
-    level += 0.5
-    level *= SCREEN_LEVELS / 2.0
-    by_measure = np.argsort(np.rint(level).astype(np.uint16), kind="stable")
-    grouped = group[by_measure]
-    key = grouped.astype(np.uint16) if group.max() < 2**16 else grouped
-    order = by_measure[np.argsort(key, kind="stable")]
-    if starts is None:
-        sorted_group = group[order]
-        first = np.flatnonzero(np.r_[True, sorted_group[1:] != sorted_group[:-1]])
-        starts = np.repeat(first, np.diff(np.r_[first, len(group)]))
-    rank = np.empty(len(group), dtype=np.int64)
-    rank[order] = np.arange(len(group)) - starts
-    return rank
 
 
 class CollectiveImpactModel(Model):
@@ -668,8 +630,7 @@ class CollectiveImpactModel(Model):
         Returns every applicant (organization, area, person, assessment) and which were
         chosen: the others are the overflow a sharing partner's records can refer."""
         cfg, rng, people = self.config, self.streams["intake"], self.people
-        M, K = self.status.shape
-        N = len(slots)
+        N, K = len(slots), people.K
         ages = people.stage_years  # cohorts in a stage (1 without a pipeline)
         size = self.catchment_size[:, None] * ages  # people of the stage in the catchment
         capacity = slots if capacity is None else capacity
@@ -677,30 +638,14 @@ class CollectiveImpactModel(Model):
             np.int64).ravel()
         width = np.broadcast_to(size, (N, K)).ravel()
         window = rng.integers(0, width)  # fixed-size draw
-        group = np.repeat(np.arange(N * K, dtype=np.int32), intake)
-        starts = np.repeat((np.cumsum(intake) - intake).astype(np.int32), intake)
-        offset = np.arange(len(group), dtype=np.int32) - starts
-        o, k = np.divmod(group, K)
-        # Place in the catchment's stage and then position on the ring of neighbourhoods,
-        # each wrapped once (the window's start and the offset are below the stage's size).
-        width = width.astype(np.int32)[group]
-        place = window.astype(np.int32)[group] + offset
-        place -= width * (place >= width)
-        if ages > 1:
-            place, cohort = np.divmod(place, ages)
-        else:
-            cohort = 0
-        position = self.catchment_start.astype(np.int32)[o] + place
-        position -= people.positions * (position >= people.positions)
-        person = people.person_at(k, position, cohort)
         # The screening noise has its own stream: its size follows each arm's capacity, and
         # the windows' fixed-size draws above stay the same in both arms.
-        measured = (self.status.ravel()[person * K + k]
-                    + cfg.learning.screening_noise
-                    * self.streams["screening"].standard_normal(len(group), dtype=np.float32))
-        rank = rank_in_group(group, measured, starts)
+        noise = self.streams["screening"].standard_normal(int(intake.sum()), dtype=np.float32)
+        o, k, group, person, measured, rank, chosen = kernels.screen_intake(
+            intake, window, width, self.catchment_start, people.stage_cohorts, people.positions,
+            K, self.status.ravel(), noise, cfg.learning.screening_noise, slots.ravel())
         return {"org": o, "area": k, "person": person, "measured": measured, "rank": rank,
-                "group": group, "chosen": rank < slots.ravel()[group]}
+                "group": group, "chosen": chosen}
 
     def _shared_records(self, intake: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """What the shared data system knows this quarter: the assessed applicants that
@@ -766,16 +711,14 @@ class CollectiveImpactModel(Model):
         cfg, people = self.config, self.people
         M, K = self.status.shape
         o, k, i, a = services["org"], services["area"], services["person"], services["intervention"]
-        gain = service_gain(self.theta_local[o, k, a], self.expertise[o, k], self.status[i, k],
-                            people.prerequisite_factor(i, k))
-        live = people.live(i, k)  # services reach only people's current stage
-        total = np.bincount(live, weights=gain, minlength=len(people.cells))
-        count = np.bincount(live, minlength=len(people.cells))
-        served = np.flatnonzero(count)
-        delta = combined_gain(total[served], count[served], cfg.problem.duplication_decay)
+        # services reach only people's current stage: their live cells
+        total, count = kernels.sum_service_gains(
+            o, k, i, a, self.theta_local, self.expertise, people.status.ravel(), K,
+            people.prerequisite_mean, people.complementarity, people.pipeline, len(people.cells))
         services["served_live"] = count > 0
-        flat, cells = people.status.ravel(), people.cells[served]
-        flat[cells] = np.clip(flat[cells] + delta, 0.0, 1.0)
+        kernels.add_gains(people.status.ravel(), people.cells, total, count,
+                          per_service_gain(int(count.max(initial=0)),
+                                           cfg.problem.duplication_decay))
         self._last_offset = self._world_offset()
         people.drift(cfg.population.drift_rate, self._last_offset)
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from collective_impact.model import kernels
 from collective_impact.model.config import Config
 
 QUARTERS_PER_YEAR = 4
@@ -37,15 +38,6 @@ def carried_target(baseline, exit_status, exit_baseline, complementarity):
     plus the share c of how far their exit status in stage k-1 stood above (or below) its
     baseline. c = 0: stages independent; c = 1: every gain and loss carries forward."""
     return np.clip(baseline + complementarity * (exit_status - exit_baseline), 0.01, 0.99)
-
-
-def prerequisite_factor(prerequisite, prerequisite_mean, complementarity):
-    """How a person's status in the prerequisite area scales a service's effect:
-    ``(1 - c) + c * x_prev / mean_prev``. Normalised by the prerequisite's baseline mean, c
-    changes how much progress depends on the prerequisite, not how productive the average
-    service is (at the baseline mean the factor is 1 whatever c)."""
-    c = complementarity
-    return (1.0 - c) + c * prerequisite / prerequisite_mean
 
 
 class Population:
@@ -152,6 +144,12 @@ class Population:
         return self._rows[area, cohort] * self.positions + position
 
     @property
+    def stage_cohorts(self) -> np.ndarray:
+        """K x stage_years: the cohort rows now in each stage, youngest first (one row 0
+        without a pipeline)."""
+        return self._rows
+
+    @property
     def stage_size(self) -> int:
         """People in each stage at a time."""
         return self.positions * self.stage_years
@@ -198,8 +196,8 @@ class Population:
         if not self.pipeline:
             return
         made = ~np.isnan(record)  # in a pipeline, live cell i is person i
-        self.last_record[made] = record[made]
-        self.handoff[made] = np.nan
+        np.copyto(self.last_record, record, where=made)
+        np.copyto(self.handoff, np.nan, where=made)
 
     def _renew_cohort(self, people: np.ndarray) -> None:
         """A newborn cohort in ``people``'s slots: fresh risk, baselines and outreach order,
@@ -237,21 +235,9 @@ class Population:
     def drift(self, rate: float, offset: float) -> None:
         """Status in people's current stages drifts back toward its target (fade-out),
         shifted by ``offset`` (a secular trend, a recession)."""
-        status = self.current(self.status)
-        target = np.clip(self.current(self.target) + offset, 0.0, 1.0)
-        self.status.ravel()[self.cells] = status + rate * (target - status)
+        kernels.drift(self.status.ravel(), self.target.ravel(), self.cells, rate, offset)
         if self.pipeline:  # the part of status the world's offset has moved, per person
             self.world_effect += rate * (offset - self.world_effect)
-
-    def prerequisite_factor(self, person, area) -> np.ndarray:
-        """``prerequisite_factor`` for each served person-area: status in the area before
-        (in a pipeline, what the person left that stage with) against that area's mean
-        (``prerequisite_mean``: the baseline mean in the burn-in, fixed at the
-        collaborative's start); 1 in the first area, which has no prerequisite."""
-        before = np.maximum(area - 1, 0)
-        factor = prerequisite_factor(self.status[person, before],
-                                     self.prerequisite_mean[before], self.complementarity)
-        return np.where(area > 0, factor, 1.0)
 
     def gain_over_baseline(self) -> float:
         """Sum over people's current person-areas of status above their baseline."""

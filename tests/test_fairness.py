@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from collective_impact.model import CollectiveImpactModel, Config, run_model
-from collective_impact.model.model import rank_in_group
+from collective_impact.model.kernels import rank_in_groups, screen_level
 
 
 @pytest.fixture
@@ -15,17 +15,31 @@ def world(tiny_config) -> Config:
 
 
 # ------------------------------------------------------------------ screening by hand
+def rank_in_group(group, measured):
+    levels = np.array([screen_level(x) for x in measured], dtype=np.uint16)
+    return rank_in_groups(levels, np.asarray(group, dtype=np.int64), int(max(group, default=0)) + 1)
+
+
 def test_ranks_within_groups_by_hand():
     """How an organization orders its applicants: by assessed need within its own intake."""
     group = np.array([0, 0, 0, 1, 1, 2])
     measured = np.array([0.5, 0.1, 0.3, 0.9, 0.2, 0.4])
     assert rank_in_group(group, measured).tolist() == [2, 0, 1, 1, 0, 0]
     assert rank_in_group(np.zeros(0, dtype=int), np.zeros(0)).size == 0
+    # groups need not be in order; levels above one byte are ordered by both bytes
+    assert rank_in_group([1, 0, 1, 0], [0.9, 0.7, 0.2, 0.3]).tolist() == [1, 1, 0, 0]
 
 
 def test_ties_keep_their_position():
     ranks = rank_in_group(np.zeros(4, dtype=int), np.array([0.2, 0.1, 0.1, 0.1]))
     assert ranks.tolist() == [3, 0, 1, 2]
+
+
+def test_screen_levels_span_the_assessment_range():
+    assert screen_level(-0.5) == 0 and screen_level(-3.0) == 0
+    assert screen_level(1.5) == 2**16 - 1 and screen_level(9.0) == 2**16 - 1
+    assert screen_level(0.5) == 32768  # rint(1.0 * 65535 / 2), half to even
+    assert screen_level(0.1) < screen_level(0.1 + 1e-4)  # finer than any screening noise
 
 
 # ------------------------------------------------------------------ competent organizations

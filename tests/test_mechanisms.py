@@ -3,11 +3,12 @@
 import numpy as np
 import pytest
 
-from collective_impact.model import CollectiveImpactModel
+from collective_impact.model import CollectiveImpactModel, kernels
 from collective_impact.model.agents import coverage, function_intensity
 from collective_impact.model.config import BACKBONE_FUNCTIONS
-from collective_impact.model.model import bayes_update, combined_gain, service_gain, updated_trust
-from collective_impact.model.people import carried_target, prerequisite_factor
+from collective_impact.model.kernels import prerequisite_factor, service_gain
+from collective_impact.model.model import bayes_update, per_service_gain, updated_trust
+from collective_impact.model.people import carried_target
 
 
 def test_service_gain_by_hand():
@@ -36,19 +37,19 @@ def test_carried_target_by_hand():
 
 def test_duplicated_service_yields_less_than_two_separate_ones():
     g, d = 0.02, 0.3
-    two_to_one_person = combined_gain(np.array([2 * g]), np.array([2]), d)[0]
-    one_each = combined_gain(np.array([g, g]), np.array([1, 1]), d).sum()
+    per_service = per_service_gain(3, d)  # n = 0, 1, 2, 3 services
+    two_to_one_person = 2 * g * per_service[2]
+    one_each = 2 * (g * per_service[1])
     assert two_to_one_person == pytest.approx(g * (1 + d))  # 0.026
     assert one_each == pytest.approx(2 * g)  # 0.04
     assert two_to_one_person < one_each
     # three services: g (1 + d + d^2); nobody served gains nothing
-    assert combined_gain(np.array([3 * g]), np.array([3]), d)[0] == pytest.approx(
-        g * (1 + d + d * d))
-    assert combined_gain(np.array([0.0]), np.array([0]), d)[0] == 0.0
+    assert 3 * g * per_service[3] == pytest.approx(g * (1 + d + d * d))
+    assert per_service[0] == 0.0
 
 
 def test_no_diminishing_returns_when_decay_is_one():
-    assert combined_gain(np.array([0.06]), np.array([3]), 1.0)[0] == pytest.approx(0.06)
+    assert per_service_gain(3, 1.0).tolist() == [0.0, 1.0, 1.0, 1.0]
 
 
 def test_duplication_inside_a_model_step(tiny_config):
@@ -201,3 +202,52 @@ def test_participation_costs_capacity_from_the_day_it_joins(tiny_config):
     assert model.participating.all()
     # unbiased rounding of 12 organizations x 6 areas: within a few services
     assert model.indicators["services"] == pytest.approx(wanted, abs=12)
+
+
+def _screen(intake, window, width, start, rows, positions, status, noise, slots, K=1):
+    return kernels.screen_intake(
+        np.array(intake), np.array(window), np.array(width), np.array(start),
+        np.array(rows), positions, K, np.array(status, dtype=float),
+        np.array(noise, dtype=np.float32), 0.5, np.array(slots))
+
+
+def test_intake_window_wraps_around_the_catchment_and_the_ring_by_hand():
+    # one organization, one area, one cohort; its catchment of 5 neighbourhoods starts at 8
+    # on a ring of 10; a window of 3 from place 4: places 4, 0, 1 -> positions 2, 8, 9
+    status = np.linspace(0.0, 0.9, 10)
+    org, area, group, person, measured, rank, chosen = _screen(
+        [3], [4], [5], [8], [[0]], 10, status, [0.0, 0.0, 0.0], [2])
+    assert person.tolist() == [2, 8, 9]
+    assert measured.tolist() == pytest.approx(status[[2, 8, 9]].tolist())
+    assert rank.tolist() == [0, 1, 2] and chosen.tolist() == [True, True, False]
+    assert org.tolist() == [0, 0, 0] and area.tolist() == [0, 0, 0]
+
+
+def test_intake_spans_the_cohorts_of_a_stage_by_hand():
+    # a stage of two cohorts (rows 0 and 1 of 3 positions each): place p is cohort p % 2 at
+    # neighbourhood p // 2; window of 3 from place 5 of 6, catchment from position 1:
+    # places 5, 0, 1 -> (position 0, cohort 1), (1, 0), (1, 1) -> people 3, 1, 4
+    org, area, group, person, *_ = _screen([3], [5], [6], [1], [[0, 1]], 3, np.zeros(6),
+                                           [0.0, 0.0, 0.0], [3])
+    assert person.tolist() == [3, 1, 4]
+
+
+def test_screening_noise_moves_the_ranking_by_hand():
+    # equal true status; noise x 0.5 makes the second applicant look neediest
+    *_, measured, rank, chosen = _screen([3], [0], [3], [0], [[0]], 3, [0.4, 0.4, 0.4],
+                                         [0.2, -0.2, 0.0], [1])
+    assert measured.tolist() == pytest.approx([0.5, 0.3, 0.4])
+    assert rank.tolist() == [2, 0, 1] and chosen.tolist() == [False, True, False]
+
+
+def test_service_gains_add_up_per_person_and_diminish_by_hand():
+    # two services to person 0 (area 0), one to person 1; theta 0.1, expertise 0.5
+    theta = np.full((1, 1, 1), 0.1)
+    expertise = np.full((1, 1), 0.5)
+    status = np.array([0.4, 0.0])
+    total, count = kernels.sum_service_gains(
+        np.array([0, 0, 0]), np.array([0, 0, 0]), np.array([0, 0, 1]), np.array([0, 0, 0]),
+        theta, expertise, status, 1, np.array([0.5]), 0.0, False, 2)
+    assert total.tolist() == pytest.approx([2 * 0.03, 0.05]) and count.tolist() == [2, 1]
+    kernels.add_gains(status, np.array([0, 1]), total, count, per_service_gain(2, 0.5))
+    assert status.tolist() == pytest.approx([0.4 + 0.03 * 1.5, 0.05])
