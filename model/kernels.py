@@ -120,6 +120,34 @@ def screen_intake(intake, window, width, catchment_start, rows, positions, K, st
 
 
 @njit(cache=True)
+def pool_records(org, area, person, measured, chosen, draw, maturity, gate, K, pipeline,
+                 contacts, assessed, n_live):
+    """The shared data system's records this quarter (see ``_shared_records``): each live
+    cell's mean of the screens entered (applicant ``j`` is entered when ``draw[j] <
+    maturity x gate[org[j]]``, its organization's willingness to share) and of outreach's
+    assessments of ``contacts``; NaN where there is none. Also which live cells sharing
+    partners (``gate > 0``) serve."""
+    total = np.zeros(n_live)
+    count = np.zeros(n_live, dtype=np.int64)
+    served = np.zeros(n_live, dtype=np.bool_)
+    for j in range(len(org)):
+        live = person[j] if pipeline else person[j] * K + area[j]
+        if draw[j] < maturity * gate[org[j]]:
+            total[live] += measured[j]
+            count[live] += 1
+        if chosen[j] and gate[org[j]] > 0:
+            served[live] = True
+    for c in range(len(contacts)):
+        total[contacts[c]] += assessed[c]
+        count[contacts[c]] += 1
+    record = np.full(n_live, np.nan)
+    for c in range(n_live):
+        if count[c] > 0:
+            record[c] = total[c] / count[c]
+    return record, served
+
+
+@njit(cache=True)
 def sum_service_gains(org, area, person, intervention, theta_local, expertise, status, K,
                       prerequisite_mean, complementarity, pipeline, n_live):
     """Each live cell's summed single-service gains and number of services this quarter,

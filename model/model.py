@@ -655,7 +655,7 @@ class CollectiveImpactModel(Model):
         cfg, rng, people = self.config, self.streams["referral"], self.people
         K, cells = people.K, len(people.cells)
         gate = self._share_gate() * self.participating
-        entered = rng.random(len(intake["org"])) < self.data_maturity * gate[intake["org"]]
+        draw = rng.random(len(intake["org"]))  # entered with chance maturity x willingness
         outreach = cfg.backbone.outreach_reach * self.intensity["community_outreach"]
         contacts = np.flatnonzero(people.reach_rank < outreach)
         # Records are kept for live cells (people's current person-areas) only.
@@ -663,16 +663,12 @@ class CollectiveImpactModel(Model):
             contacts = (contacts[:, None] * K + np.arange(K)).ravel()
         assessed = (people.current(self.status)[contacts] + cfg.learning.screening_noise
                     * rng.standard_normal(len(contacts)))
-        live = people.live(intake["person"], intake["area"])
         # A person screened by several sharing partners (or reached by outreach too) has
         # all those screens in the system; their mean is the record.
-        screens = np.concatenate([live[entered], contacts])
-        values = np.concatenate([intake["measured"][entered], assessed])
-        count = np.bincount(screens, minlength=cells)
-        total = np.bincount(screens, weights=values, minlength=cells)
-        record = np.divide(total, count, out=np.full(cells, np.nan), where=count > 0)
-        known_served = np.zeros(cells, dtype=bool)
-        known_served[live[intake["chosen"] & (gate[intake["org"]] > 0)]] = True
+        record, known_served = kernels.pool_records(
+            intake["org"], intake["area"], intake["person"], intake["measured"],
+            intake["chosen"], draw, self.data_maturity, gate, K, people.pipeline, contacts,
+            assessed, cells)
         people.keep_records(record)
         return {"record": record, "served": known_served}
 
@@ -703,9 +699,12 @@ class CollectiveImpactModel(Model):
             return candidates
         if n >= len(candidates):
             return np.sort(candidates)  # fewer records than referral slots; the rest unused
-        # a stable sort, so that equal estimates keep their order whatever numpy's
-        # partition would return
-        return np.sort(candidates[np.argsort(estimate, kind="stable")[:n]])
+        # The n lowest estimates; of those equal to the n-th, the first in order, so the
+        # choice does not hang on the order a partition returns.
+        nth = np.partition(estimate, n - 1)[n - 1]
+        below = np.flatnonzero(estimate < nth)
+        tied = np.flatnonzero(estimate == nth)[:n - len(below)]
+        return np.sort(candidates[np.concatenate([below, tied])])
 
     def _apply_outcomes(self, services: dict[str, np.ndarray]) -> None:
         cfg, people = self.config, self.people

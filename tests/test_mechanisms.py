@@ -190,6 +190,20 @@ def test_referrals_go_to_the_neediest_recorded_people_not_known_to_be_served(tin
     assert (people.stage[chosen] == 2).all()
 
 
+def test_referrals_break_ties_by_order_whatever_the_partition(tiny_config):
+    """Equal records at the cut-off: the first in order are referred, so no numpy version's
+    partition order can change who is."""
+    model = CollectiveImpactModel(tiny_config)
+    people = model.people
+    people.handoff[:] = np.nan
+    cells = people.area_cells[1]
+    record = np.full(len(people.cells), np.nan)
+    record[cells[:6]] = [0.3, 0.2, 0.2, 0.1, 0.2, 0.2]  # four tied at 0.2 for three places
+    served = np.zeros(len(people.cells), dtype=bool)
+    chosen = model._refer(1, 4, {"record": record, "served": served})
+    assert chosen.tolist() == sorted(people.cell_person[cells[[1, 2, 3, 4]]].tolist())
+
+
 def test_participation_costs_capacity_from_the_day_it_joins(tiny_config):
     """Participants buy fewer services with the same grant from the first quarter on."""
     config = tiny_config.with_values({"backbone.initial_participation": 1.0,
