@@ -19,7 +19,10 @@ def derive_seed(base_seed: int, index: int) -> int:
 
 def run_steps(config: Config, seed: int, burn_in: BurnIn | None = None) -> pd.DataFrame:
     """One run's per-step table (started from ``burn_in``, a copy of its world, if given)."""
-    return CollectiveImpactModel(config, seed=seed, burn_in=burn_in).run()
+    model = CollectiveImpactModel(config, seed=seed, burn_in=burn_in)
+    table = model.run()
+    model.release()
+    return table
 
 
 def run_world(configs: list[Config], seed: int) -> list[pd.DataFrame]:

@@ -15,7 +15,7 @@ import json
 
 import numpy as np
 import pandas as pd
-from mesa import DataCollector, Model
+from mesa import Agent, DataCollector, Model
 
 from collective_impact.model import kernels
 from collective_impact.model.agents import (
@@ -291,6 +291,14 @@ class CollectiveImpactModel(Model):
             self.coverage = 0.0
             self.intensity = dict.fromkeys(BACKBONE_FUNCTIONS, 0.0)
         self.running = self.steps < self.config.run.steps
+
+    def release(self) -> None:
+        """Let the garbage collector free this run once its results are taken: removes its
+        agents and Mesa 3.3's class-wide record of the model, which keeps every model ever
+        made alive (Mesa issue #3179, fixed in Mesa 3.4). Sweeps call it after each run."""
+        self.remove_all_agents()
+        if hasattr(Agent, "_ids"):
+            Agent._ids.pop(self, None)
 
     # ------------------------------------------------------------------ one quarter
     def step(self) -> None:
@@ -935,6 +943,7 @@ class BurnIn:
         model._set_up_world(config, self.seed)
         self.state = {name: value for name, value in vars(model).items()
                       if name not in mesa_owned and name not in self._NOT_WORLD}
+        model.release()
 
     def check(self, config: Config) -> None:
         """Refuse a run of another world or seed than this burn-in's."""

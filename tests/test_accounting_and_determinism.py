@@ -1,5 +1,8 @@
 """Money is conserved, runs are reproducible, and both arms share one world."""
 
+import gc
+import weakref
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -140,3 +143,16 @@ def test_run_world_gives_each_scenario_its_separate_run(tiny_config):
                tiny_config.with_values({"problem.effect_mean": 0.02})]  # another world
     for table, config in zip(run_world(configs, seed=5), configs, strict=True):
         pd.testing.assert_frame_equal(table, run_model(config, seed=5), check_exact=True)
+
+
+def test_a_released_run_is_freed(tiny_config):
+    """Thousands of runs in one worker must not pile up in memory (Mesa 3.3 kept every
+    model alive): once released, a run and its burn-in's model are garbage."""
+    burn_in = BurnIn(tiny_config, seed=2)
+    model = CollectiveImpactModel(tiny_config, seed=2, burn_in=burn_in)
+    model.run()
+    model.release()
+    ref = weakref.ref(model)
+    del model
+    gc.collect()
+    assert ref() is None
