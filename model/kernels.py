@@ -100,18 +100,23 @@ def screen_intake(intake, window, width, catchment_start, rows, positions, K, st
     j = 0
     for g in range(len(intake)):
         o, k = g // K, g % K
-        for offset in range(intake[g]):
-            place = window[g] + offset
-            if place >= width[g]:
-                place -= width[g]
-            position = catchment_start[o] + place // S
+        # the place's neighbourhood and cohort, stepped along (no division per applicant)
+        neighbourhood, cohort = window[g] // S, window[g] % S
+        for _ in range(intake[g]):
+            position = catchment_start[o] + neighbourhood
             if position >= positions:
                 position -= positions
-            p = rows[k, place % S] * positions + position
+            p = rows[k, cohort] * positions + position
             value = status[p * K + k] + np.float64(noise_scale * noise[j])
             org[j], area[j], group[j], person[j] = o, k, g, p
             measured[j], levels[j] = value, screen_level(value)
             j += 1
+            cohort += 1
+            if cohort == S:
+                cohort = 0
+                neighbourhood += 1
+                if neighbourhood * S == width[g]:  # the window wraps around the catchment
+                    neighbourhood = 0
     rank = rank_in_groups(levels, group, len(intake))
     chosen = np.empty(total, dtype=np.bool_)
     for j in range(total):
