@@ -26,9 +26,8 @@ from pathlib import Path
 
 from collective_impact.experiments.design import load_experiment
 from collective_impact.experiments.robustness import sample_worlds
-from collective_impact.experiments.runner import run_world
 from collective_impact.experiments.sweep import make_plan, run_sweep, world_groups
-from collective_impact.model import Config
+from collective_impact.model import Config, run_world
 
 TARGET_PAIRS, TARGET_SECONDS = 10_000, 600
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from collective_impact.model import CollectiveImpactModel, Config, run_model
+from collective_impact.model import BurnIn, CollectiveImpactModel, Config, run_world
 
 ARMS = ("isolated", "collective")
 ARM_TITLES = {"isolated": "Isolated impact", "collective": "Collective impact"}
@@ -63,9 +63,11 @@ def gap_spread(config: Config, seeds: list[int]) -> dict[str, np.ndarray]:
     with the mean and a 95% t-interval over them: is what one world shows luck?"""
     from scipy import stats
 
-    gaps = np.array([run_model(config, seed=seed).composite_index.to_numpy()
-                     - run_model(config.isolated(), seed=seed).composite_index.to_numpy()
-                     for seed in seeds])
+    gaps = []
+    for seed in seeds:  # both arms of a seed from one burn-in
+        isolated, collective = run_world([config.isolated(), config], seed)
+        gaps.append(collective.composite_index.to_numpy() - isolated.composite_index.to_numpy())
+    gaps = np.array(gaps)
     mean = gaps.mean(axis=0)
     if len(seeds) > 1:
         half = stats.sem(gaps, axis=0) * stats.t.ppf(0.975, len(seeds) - 1)
@@ -81,8 +83,10 @@ class PairedRun:
     def __init__(self, config: Config):
         self.config = config
         seed = config.run.seed  # both arms on the scenario's seed: the same world
-        self.models = {"isolated": CollectiveImpactModel(config.isolated(), seed=seed),
-                       "collective": CollectiveImpactModel(config, seed=seed)}
+        burn_in = BurnIn(config, seed)  # made once for both
+        self.models = {"isolated": CollectiveImpactModel(config.isolated(), seed=seed,
+                                                         burn_in=burn_in),
+                       "collective": CollectiveImpactModel(config, seed=seed, burn_in=burn_in)}
         self._lock = threading.Lock()
 
     @property

@@ -7,7 +7,7 @@ import pandas as pd
 from joblib import Parallel, delayed
 from tqdm.auto import tqdm
 
-from collective_impact.model import BurnIn, CollectiveImpactModel, Config, burn_in_key
+from collective_impact.model import Config, run_world
 
 
 def derive_seed(base_seed: int, index: int) -> int:
@@ -15,27 +15,6 @@ def derive_seed(base_seed: int, index: int) -> int:
     the same whichever worker or machine runs it."""
     seq = np.random.SeedSequence(entropy=int(base_seed), spawn_key=(int(index),))
     return int(seq.generate_state(1, dtype=np.uint32)[0])
-
-
-def run_steps(config: Config, seed: int, burn_in: BurnIn | None = None) -> pd.DataFrame:
-    """One run's per-step table (started from ``burn_in``, a copy of its world, if given)."""
-    model = CollectiveImpactModel(config, seed=seed, burn_in=burn_in)
-    table = model.run()
-    model.release()
-    return table
-
-
-def run_world(configs: list[Config], seed: int) -> list[pd.DataFrame]:
-    """Runs of several scenarios on one seed (both arms, or several policies), each burn-in
-    made once for all the scenarios that share it; tables identical to separate runs."""
-    burn_ins: dict[str, BurnIn] = {}
-    tables = []
-    for config in configs:
-        key = burn_in_key(config)
-        if key not in burn_ins:
-            burn_ins[key] = BurnIn(config, seed)
-        tables.append(run_steps(config, seed, burn_ins[key]))
-    return tables
 
 
 def run_arms(config: Config, seeds: list[int], jobs: int = 1,

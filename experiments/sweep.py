@@ -41,9 +41,9 @@ from collective_impact.experiments.provenance import (
     write_json,
     write_table,
 )
-from collective_impact.experiments.runner import derive_seed, run_world
+from collective_impact.experiments.runner import derive_seed
 from collective_impact.experiments.summary import final_outcomes, interval
-from collective_impact.model import Config, burn_in_key
+from collective_impact.model import Config, burn_in_key, run_world
 
 # A batch is written when it holds this many runs or is this old, whichever comes first:
 # few files for fast runs, little lost when a sweep of slow runs is killed.

@@ -23,6 +23,7 @@ from collective_impact.model.model import (
     burn_in_key,
     fresh_seed,
     run_model,
+    run_world,
 )
 from collective_impact.model.scenarios import (
     find_experiment,
@@ -46,6 +47,7 @@ __all__ = [
     "fresh_seed",
     "load_config",
     "run_model",
+    "run_world",
     "shipped_experiments",
     "shipped_scenarios",
 ]

@@ -962,7 +962,8 @@ def burn_in_key(config: Config) -> str:
     """What a run's burn-in depends on: the isolated scenario it runs (whose world sections,
     population, problem, learning and organizations, are the scenario's own), without the
     run's seed and horizon and the scenario's name."""
-    burn = config.isolated().with_values({"funding.max_pool_growth": 0.0}).to_dict()
+    burn = config.isolated().to_dict()
+    burn["funding"]["max_pool_growth"] = 0.0  # as _burn_in runs it
     burn.pop("scenario", None)
     burn["run"] = {k: v for k, v in burn["run"].items() if k not in ("seed", "steps")}
     return json.dumps(burn, sort_keys=True)
@@ -1000,4 +1001,23 @@ def run_model(config: Config, seed: int | None = None, steps: int | None = None)
     """Run one scenario and return its per-step table; the seed defaults to the scenario's
     own ``run.seed``, so a scenario file names a reproducible run."""
     seed = config.run.seed if seed is None else seed
-    return CollectiveImpactModel(config, seed=seed).run(steps)
+    model = CollectiveImpactModel(config, seed=seed)
+    table = model.run(steps)
+    model.release()
+    return table
+
+
+def run_world(configs: list[Config], seed: int) -> list[pd.DataFrame]:
+    """Runs of several scenarios on one seed (both arms, or several policies), each burn-in
+    made once for all the scenarios that share it (``BurnIn``); the tables are those of
+    separate runs."""
+    burn_ins: dict[str, BurnIn] = {}
+    tables = []
+    for config in configs:
+        key = burn_in_key(config)
+        if key not in burn_ins:
+            burn_ins[key] = BurnIn(config, seed)
+        model = CollectiveImpactModel(config, seed=seed, burn_in=burn_ins[key])
+        tables.append(model.run())
+        model.release()
+    return tables

@@ -7,13 +7,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from collective_impact.experiments.runner import run_world
 from collective_impact.model import (
     CONDITIONS,
     BurnIn,
     CollectiveImpactModel,
     ConfigError,
     run_model,
+    run_world,
 )
 from collective_impact.model.config import COLLABORATIVE_ONLY, SCHEMA
 
