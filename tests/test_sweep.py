@@ -18,6 +18,7 @@ from collective_impact.experiments import sweep
 from collective_impact.experiments.cli import main
 from collective_impact.experiments.design import ExperimentError, load_experiment
 from collective_impact.experiments.sweep import run_sweep
+from collective_impact.model import Config, run_model
 
 REPO = Path(__file__).resolve().parent.parent
 TINY_BASE = """
@@ -84,6 +85,21 @@ def test_serial_parallel_and_dask_give_identical_tables(tiny, tmp_path):
                      progress=False).runs
     pd.testing.assert_frame_equal(serial, loky, check_exact=True)
     pd.testing.assert_frame_equal(serial, dask, check_exact=True)
+
+
+def test_runs_of_one_world_and_seed_are_one_task_and_equal_single_runs(tiny, tmp_path):
+    """Both arms and every backbone share of a world and seed share one burn-in (one task);
+    each result is what a run of its own would give."""
+    experiment = load_experiment(tiny)
+    plan = sweep.make_plan(experiment, experiment.grid_points())
+    groups = sweep.world_groups(plan, list(plan.tasks))
+    # 2 complementarity worlds x 3 seeds; each: 1 isolated + 2 backbone shares
+    assert len(groups) == 2 * 3 and all(len(rids) == 3 for rids, _ in groups)
+    result = run_sweep(experiment, tmp_path / "out", progress=False)
+    for _, row in result.runs.sample(4, random_state=1).iterrows():
+        config, seed = plan.tasks[row.run_id]
+        alone = run_model(Config.from_dict(config), seed=seed)
+        assert row.composite_index == alone.composite_index.iloc[-1]
 
 
 def test_local_dask_workers_do_not_trim_malloc():
