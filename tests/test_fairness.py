@@ -2,6 +2,8 @@
 money channels open to both, a world that has run before the collaborative starts, and
 participation that pays only what partners really get back."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -125,6 +127,80 @@ def test_referrals_find_only_people_the_data_system_holds(world):
     assert held[live].all()  # every applicant of a sharer
     assert held.sum() == len(set(live))
     assert (records["served"] <= held).all()
+
+
+def test_referrals_follow_the_record_not_the_truth(world):
+    """Records that rank people the other way round from their true status: referral goes
+    by the record, so it picks the people who are truly best off."""
+    model = CollectiveImpactModel(world, seed=4)
+    people = model.people
+    people.handoff[:] = np.nan
+    cells = people.area_cells[2]
+    status = people.current(model.status)
+    record = np.full(len(people.cells), np.nan)
+    record[cells] = 1.0 - status[cells]
+    chosen = model._refer(2, 10, {"record": record,
+                                  "served": np.zeros(len(people.cells), dtype=bool)})
+    best_off = people.cell_person[cells[np.argsort(-status[cells], kind="stable")[:10]]]
+    assert sorted(chosen.tolist()) == sorted(best_off.tolist())
+
+
+def _status_referred(config, seed, how):
+    """Mean true status of those a quarter's referrals in each area would find, from the
+    records the data system holds (``how`` = 'records'), from the truth about the same
+    people ('perfect') or at random among them ('blind')."""
+    model = CollectiveImpactModel(config, seed=seed)
+    model.trust[:] = 1.0
+    model.data_maturity = 1.0
+    people = model.people
+    slots = np.full((len(model.trust), people.K), 5)
+    records = model._shared_records(model._walk_ins(slots))
+    held = ~np.isnan(records["record"])
+    truth = people.current(model.status)
+    if how == "perfect":
+        records["record"] = np.where(held, truth, np.nan)
+    elif how == "blind":
+        random = np.random.default_rng(seed).random(len(truth))
+        records["record"] = np.where(held, random, np.nan)
+    chosen = np.concatenate([model._refer(k, 40, records) for k in range(people.K)])
+    return truth[chosen].mean()
+
+
+def test_referral_by_measured_need_is_worse_than_perfect_and_better_than_none(world):
+    config = world.with_values({"backbone.initial_participation": 1.0,
+                                "learning.screening_noise": 0.1})
+    found = {how: np.mean([_status_referred(config, seed, how) for seed in range(4)])
+             for how in ("perfect", "records", "blind")}
+    assert found["perfect"] < found["records"] - 0.005 < found["blind"] - 0.01
+
+
+def test_funders_credit_the_measured_progress_not_the_true_one(world):
+    """Funders grow the pool on the survey's progress: the same true world with a survey
+    that shows no progress gets no growth."""
+    config = world.with_values({"funding.max_pool_growth": 0.5,
+                                "learning.indicator_sample": 5000})
+    model = CollectiveImpactModel(config.isolated(), seed=8)
+    model.people.status += 0.05  # truly much better off than at the start...
+    model.survey = model.baseline_survey  # ...but the survey has not seen it
+    model._grow_pool()
+    assert model.pool_growth == 0.0
+    model.survey = model._survey()  # now it has
+    model._grow_pool()
+    assert model.pool_growth > 0.0
+
+
+def test_the_common_agenda_steers_by_the_survey_not_by_true_means(world):
+    """Where the survey says an area is furthest behind, the agenda leans there, whatever
+    the true means say (data maturity x agreement 1: only the measured gaps steer)."""
+    config = world.with_values({"backbone.initial_participation": 1.0})
+    model = CollectiveImpactModel(config, seed=7)
+    model.data_maturity, model.agreement = 1.0, 1.0
+    level = np.full(model.people.K, 0.9)
+    level[4] = 0.1  # the survey reads area 4 as far behind; the truth does not
+    model.survey = dataclasses.replace(model.survey, level=level)
+    model._update_trust_and_alignment()
+    assert np.argmax(model.common_agenda) == 4
+    assert model.common_agenda[4] > 0.5
 
 
 def test_a_declined_referral_goes_back_to_the_organizations_own_intake(world):
