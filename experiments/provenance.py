@@ -13,7 +13,7 @@ import platform
 import subprocess
 import tempfile
 from datetime import UTC, datetime
-from importlib import metadata
+from importlib import metadata, resources
 from pathlib import Path
 
 import pandas as pd
@@ -42,12 +42,13 @@ def source_root() -> Path:
 
 
 def git_commit() -> str | None:
-    """The commit of this project's checkout the package runs from; None when it runs from
-    an installed wheel (its version and the model fingerprint say what produced a file).
-    The checkout must be this project's own, not whatever repository the folder lies in."""
+    """The commit of this project's checkout the package runs from, or for an installed
+    wheel the commit it was built from (``BUILD_COMMIT``, written by setup.py); None if
+    neither is known. The checkout must be this project's own, not whatever repository the
+    folder lies in."""
     root = source_root()
     if not (root / "pyproject.toml").is_file() or not (root / "model").is_dir():
-        return None
+        return built_commit()
     try:
         top = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=root,
                              capture_output=True, text=True, timeout=5, check=True)
@@ -60,6 +61,15 @@ def git_commit() -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return commit + ("-dirty" if dirty else "")
+
+
+def built_commit() -> str | None:
+    """The commit an installed wheel was built from, if its build could tell."""
+    try:
+        text = (resources.files("collective_impact") / "BUILD_COMMIT").read_text().strip()
+    except OSError:
+        return None
+    return text or None
 
 
 def model_fingerprint() -> str:

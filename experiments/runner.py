@@ -23,11 +23,16 @@ def run_arms(config: Config, seeds: list[int], jobs: int = 1,
     columns ``arm``, ``seed``, ``step`` and the outputs. The two arms of a seed share one
     burn-in (it is the same in both)."""
     arms = {"isolated": config.isolated(), "collective": config}
+    # One task per seed, both arms from one burn-in; with fewer seeds than workers, one
+    # task per run, so that no worker idles.
+    together = len(seeds) >= jobs or jobs == -1
+    tasks = ([(list(arms), seed) for seed in seeds] if together else
+             [([arm], seed) for seed in seeds for arm in arms])
     results = Parallel(n_jobs=jobs, return_as="generator")(
-        delayed(run_world)(list(arms.values()), seed) for seed in seeds)
+        delayed(run_world)([arms[arm] for arm in names], seed) for names, seed in tasks)
     tables = []
-    for seed, pair in tqdm(zip(seeds, results, strict=True), total=len(seeds),
-                           desc="seeds", unit="seed", disable=not progress):
-        tables += [df.assign(arm=arm, seed=seed) for arm, df in zip(arms, pair, strict=True)]
+    for (names, seed), runs in tqdm(zip(tasks, results, strict=True), total=len(tasks),
+                                    desc="runs", unit="task", disable=not progress):
+        tables += [df.assign(arm=arm, seed=seed) for arm, df in zip(names, runs, strict=True)]
     long = pd.concat(tables, ignore_index=True)
     return long[["arm", "seed", *[c for c in long.columns if c not in ("arm", "seed")]]]

@@ -115,13 +115,21 @@ def execute_world(runs: list[tuple[str, dict]], seed: int, outcomes: tuple[str, 
     return results
 
 
-def world_groups(plan: Plan, pending: list[str]) -> list[tuple[list[str], int]]:
-    """Pending runs grouped by burn-in and seed, in plan order: each group is one task."""
+def world_groups(plan: Plan, pending: list[str], workers: int = 1
+                 ) -> list[tuple[list[str], int]]:
+    """Pending runs grouped by burn-in and seed, in plan order: each group is one task. With
+    fewer groups than ``workers``, groups are split (each part makes its own burn-in), so
+    no worker idles."""
     groups: dict[tuple[str, int], list[str]] = {}
     for rid in pending:
         seed = plan.tasks[rid][1]
         groups.setdefault((plan.worlds[rid], seed), []).append(rid)
-    return [(rids, seed) for (_, seed), rids in groups.items()]
+    tasks = [(rids, seed) for (_, seed), rids in groups.items()]
+    if len(tasks) < workers:
+        size = -(-len(pending) // workers)
+        tasks = [(rids[i:i + size], seed) for rids, seed in tasks
+                 for i in range(0, len(rids), size)]
+    return tasks
 
 
 def run_sweep(experiment: Experiment, out_dir: str | Path | None = None, jobs: int = 1,
@@ -234,7 +242,7 @@ def _execute(plan: Plan, pending: list[str], experiment: Experiment, writer: _Ba
     # One task per world and seed: its runs share one burn-in (both arms, every policy).
     tasks = (delayed(execute_world)([(rid, plan.tasks[rid][0]) for rid in rids], seed,
                                     experiment.outcomes, experiment.steps_tables)
-             for rids, seed in world_groups(plan, pending))
+             for rids, seed in world_groups(plan, pending, _workers(jobs)))
     with parallel_backend(backend, jobs, scheduler) as n_jobs, tqdm(
             total=total, initial=total - len(pending), desc=experiment.name, unit="run",
             disable=not progress, smoothing=0.1) as bar:
@@ -244,6 +252,10 @@ def _execute(plan: Plan, pending: list[str], experiment: Experiment, writer: _Ba
             for row, steps in results:
                 writer.add(row, steps)
             bar.update(len(results))
+
+
+def _workers(jobs: int) -> int:
+    return os.cpu_count() or 1 if jobs == -1 else max(jobs, 1)
 
 
 @contextmanager

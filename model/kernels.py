@@ -125,8 +125,19 @@ def screen_intake(intake, window, width, catchment_start, rows, positions, K, st
 
 
 @njit(cache=True)
-def pool_records(org, area, person, measured, chosen, draw, maturity, gate, K, pipeline,
-                 contacts, assessed, n_live):
+def live_cell(person, area, K, stage, pipeline):
+    """The live cell of a person's area: the person in a pipeline (people are served and
+    screened only in their current stage, which is checked), else ``person * K + area``."""
+    if not pipeline:
+        return person * K + area
+    if stage[person] != area:
+        raise ValueError("a service or screen outside the person's current stage")
+    return person
+
+
+@njit(cache=True)
+def pool_records(org, area, person, measured, chosen, draw, maturity, gate, K, stage,
+                 pipeline, contacts, assessed, n_live):
     """The shared data system's records this quarter (see ``_shared_records``): each live
     cell's mean of the screens entered (applicant ``j`` is entered when ``draw[j] <
     maturity x gate[org[j]]``, its organization's willingness to share) and of outreach's
@@ -136,7 +147,7 @@ def pool_records(org, area, person, measured, chosen, draw, maturity, gate, K, p
     count = np.zeros(n_live, dtype=np.int64)
     served = np.zeros(n_live, dtype=np.bool_)
     for j in range(len(org)):
-        live = person[j] if pipeline else person[j] * K + area[j]
+        live = live_cell(person[j], area[j], K, stage, pipeline)
         if draw[j] < maturity * gate[org[j]]:
             total[live] += measured[j]
             count[live] += 1
@@ -154,11 +165,9 @@ def pool_records(org, area, person, measured, chosen, draw, maturity, gate, K, p
 
 @njit(cache=True)
 def sum_service_gains(org, area, person, intervention, theta_local, expertise, status, K,
-                      prerequisite_mean, complementarity, pipeline, n_live):
+                      prerequisite_mean, complementarity, stage, pipeline, n_live):
     """Each live cell's summed single-service gains and number of services this quarter,
-    all read from status before any service acts. The live cell of person ``i`` in area
-    ``k`` is ``i`` in a pipeline (people are served only in their current stage), else
-    ``i * K + k``."""
+    all read from status before any service acts (``live_cell`` numbers the cells)."""
     total = np.zeros(n_live)
     count = np.zeros(n_live, dtype=np.int64)
     for s in range(len(org)):
@@ -169,7 +178,7 @@ def sum_service_gains(org, area, person, intervention, theta_local, expertise, s
                                          complementarity)
         gain = service_gain(theta_local[o, k, intervention[s]], expertise[o, k],
                             status[i * K + k], factor)
-        live = i if pipeline else i * K + k
+        live = live_cell(i, k, K, stage, pipeline)
         total[live] += gain
         count[live] += 1
     return total, count

@@ -675,8 +675,8 @@ class CollectiveImpactModel(Model):
         # all those screens in the system; their mean is the record.
         record, known_served = kernels.pool_records(
             intake["org"], intake["area"], intake["person"], intake["measured"],
-            intake["chosen"], draw, self.data_maturity, gate, K, people.pipeline, contacts,
-            assessed, cells)
+            intake["chosen"], draw, self.data_maturity, gate, K, people.stage, people.pipeline,
+            contacts, assessed, cells)
         people.keep_records(record)
         return {"record": record, "served": known_served}
 
@@ -705,6 +705,8 @@ class CollectiveImpactModel(Model):
             estimate = np.concatenate([estimate, people.handoff[handed] + shift])
         if len(candidates) == 0:
             return candidates
+        if n <= 0:
+            return candidates[:0]
         if n >= len(candidates):
             return np.sort(candidates)  # fewer records than referral slots; the rest unused
         # The n lowest estimates; of those equal to the n-th, the first in order, so the
@@ -721,7 +723,8 @@ class CollectiveImpactModel(Model):
         # services reach only people's current stage: their live cells
         total, count = kernels.sum_service_gains(
             o, k, i, a, self.theta_local, self.expertise, people.status.ravel(), K,
-            people.prerequisite_mean, people.complementarity, people.pipeline, len(people.cells))
+            people.prerequisite_mean, people.complementarity, people.stage, people.pipeline,
+            len(people.cells))
         services["served_live"] = count > 0
         kernels.add_gains(people.status.ravel(), people.cells, total, count,
                           per_service_gain(int(count.max(initial=0)),

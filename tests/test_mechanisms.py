@@ -190,6 +190,25 @@ def test_referrals_go_to_the_neediest_recorded_people_not_known_to_be_served(tin
     assert (people.stage[chosen] == 2).all()
 
 
+def test_referrals_with_many_ties_are_the_first_in_order(tiny_config):
+    """Thousands of records on a coarse scale: the referred set is exactly a stable sort's
+    first n, which a bare partition's order would not give."""
+    model = CollectiveImpactModel(tiny_config)
+    people = model.people
+    people.handoff[:] = np.nan
+    cells = people.area_cells[1]
+    record = np.full(len(people.cells), np.nan)
+    record[cells] = np.round(np.random.default_rng(0).random(len(cells)), 1)
+    candidates = people.cell_person[cells]
+    for n in (1, 37, 100):
+        chosen = model._refer(1, n, {"record": record,
+                                     "served": np.zeros(len(people.cells), dtype=bool)})
+        stable = np.sort(candidates[np.argsort(record[cells], kind="stable")[:n]])
+        assert chosen.tolist() == stable.tolist()
+    assert len(model._refer(1, 0, {"record": record,
+                                   "served": np.zeros(len(people.cells), dtype=bool)})) == 0
+
+
 def test_referrals_break_ties_by_order_whatever_the_partition(tiny_config):
     """Equal records at the cut-off: the first in order are referred, so no numpy version's
     partition order can change who is."""
@@ -261,7 +280,17 @@ def test_service_gains_add_up_per_person_and_diminish_by_hand():
     status = np.array([0.4, 0.0])
     total, count = kernels.sum_service_gains(
         np.array([0, 0, 0]), np.array([0, 0, 0]), np.array([0, 0, 1]), np.array([0, 0, 0]),
-        theta, expertise, status, 1, np.array([0.5]), 0.0, False, 2)
+        theta, expertise, status, 1, np.array([0.5]), 0.0, np.zeros(2, dtype=np.int64), False,
+        2)
     assert total.tolist() == pytest.approx([2 * 0.03, 0.05]) and count.tolist() == [2, 1]
     kernels.add_gains(status, np.array([0, 1]), total, count, per_service_gain(2, 0.5))
     assert status.tolist() == pytest.approx([0.4 + 0.03 * 1.5, 0.05])
+
+
+def test_a_service_outside_the_persons_stage_is_an_error():
+    # in a pipeline, person 1 is in stage 1: a service to them in area 0 cannot be
+    with pytest.raises(ValueError, match="outside the person's current stage"):
+        kernels.sum_service_gains(
+            np.array([0]), np.array([0]), np.array([1]), np.array([0]),
+            np.full((1, 2, 1), 0.1), np.full((1, 2), 0.5), np.zeros(4), 2, np.array([0.5, 0.5]),
+            0.0, np.array([0, 1]), True, 2)

@@ -260,7 +260,11 @@ def test_the_installed_wheel_runs_the_main_job_from_any_folder(wheel, tmp_path):
     for name in ("steps.parquet", "manifest.json", "composite_index.png"):
         assert (out / name).is_file()
     info = json.loads((out / "manifest.json").read_text())
-    assert info["git_commit"] is None and info["versions"]["collective-impact"] != "not installed"
+    assert info["versions"]["collective-impact"] != "not installed"
+    if (REPO / ".git").exists():  # the wheel says which commit it was built from
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True,
+                              text=True).stdout.strip()
+        assert info["git_commit"].removesuffix("-dirty") == head
 
 
 def test_solaraviz_accepts_scenario_fields_as_model_params(tiny_config):
