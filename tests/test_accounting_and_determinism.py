@@ -127,7 +127,10 @@ def test_a_burn_in_is_not_changed_by_the_runs_started_from_it(tiny_config):
 
 
 @pytest.mark.parametrize("change", [{"population.size": 1200}, {"problem.effect_mean": 0.02},
-                                    {"run.burn_in": 4}, {"funding.pool": 300_000.0}])
+                                    {"run.burn_in": 4}, {"funding.pool": 300_000.0},
+                                    {"organizations.count": 10},
+                                    {"learning.screening_noise": 0.2},
+                                    {"shock.duration": 4}])
 def test_a_burn_in_of_another_world_is_refused(tiny_config, change):
     burn_in = BurnIn(tiny_config, seed=7)
     name = next(iter(change))
@@ -145,10 +148,17 @@ def test_run_world_gives_each_scenario_its_separate_run(tiny_config):
         pd.testing.assert_frame_equal(table, run_model(config, seed=5), check_exact=True)
 
 
+def _models_alive() -> int:
+    gc.collect()
+    return sum(isinstance(o, CollectiveImpactModel) for o in gc.get_objects())
+
+
 def test_a_released_run_is_freed(tiny_config):
     """Thousands of runs in one worker must not pile up in memory (Mesa 3.3 kept every
     model alive): once released, a run and its burn-in's model are garbage."""
+    before = _models_alive()  # earlier tests' unreleased models may linger on Mesa 3.3
     burn_in = BurnIn(tiny_config, seed=2)
+    assert _models_alive() == before
     model = CollectiveImpactModel(tiny_config, seed=2, burn_in=burn_in)
     model.run()
     model.release()
@@ -156,3 +166,5 @@ def test_a_released_run_is_freed(tiny_config):
     del model
     gc.collect()
     assert ref() is None
+    run_world([tiny_config, tiny_config.isolated()], seed=3)
+    assert _models_alive() == before

@@ -95,6 +95,9 @@ def test_runs_of_one_world_and_seed_are_one_task_and_equal_single_runs(tiny, tmp
     groups = sweep.world_groups(plan, list(plan.tasks))
     # 2 complementarity worlds x 3 seeds; each: 1 isolated + 2 backbone shares
     assert len(groups) == 2 * 3 and all(len(rids) == 3 for rids, _ in groups)
+    # fewer worlds than workers: split, so no worker idles (each part its own burn-in)
+    split = sweep.world_groups(plan, list(plan.tasks), workers=12)
+    assert len(split) >= 12 and sorted(r for rids, _ in split for r in rids) == sorted(plan.tasks)
     result = run_sweep(experiment, tmp_path / "out", progress=False)
     for _, row in result.runs.sample(4, random_state=1).iterrows():
         config, seed = plan.tasks[row.run_id]
