@@ -62,16 +62,19 @@ test-newest: $(NEWEST_VENV)/.all-installed browser
 	'with Mesa', mesa.__version__)"
 	$(call pytest,$(NEWEST_VENV))
 
-# A plain install with no extras, then the main job from a folder outside the checkout.
+# A plain install with no extras on the oldest and the newest Python, then the main job
+# from a folder outside the checkout.
 test-core:
 	@test -n "$(NEWEST_PYTHON)" || { echo "no Python 3.13 found" >&2; exit 1; }
-	rm -rf $(CORE_VENV) && $(NEWEST_PYTHON) -m venv $(CORE_VENV)
-	$(CORE_VENV)/bin/python -m pip install -q --upgrade pip
-	$(CORE_VENV)/bin/python -m pip install -q .
-	rm -rf build
-	cd "$$(mktemp -d)" && $(CURDIR)/$(CORE_VENV)/bin/collective-impact compare default \
-	  --seeds 2 --quiet >/dev/null && test -s results/default/manifest.json \
-	  && echo "core-only install: compare default wrote $$PWD/results/default"
+	for python in $(PYTHON) $(NEWEST_PYTHON); do \
+	  rm -rf $(CORE_VENV) && $$python -m venv $(CORE_VENV) \
+	  && $(CORE_VENV)/bin/python -m pip install -q --upgrade pip \
+	  && $(CORE_VENV)/bin/python -m pip install -q . && rm -rf build \
+	  && (cd "$$(mktemp -d)" && $(CURDIR)/$(CORE_VENV)/bin/collective-impact compare default \
+	      --seeds 2 --quiet >/dev/null && test -s results/default/manifest.json \
+	      && echo "core-only install on $$($(CURDIR)/$(CORE_VENV)/bin/python -V): compare \
+	default wrote $$PWD/results/default") || exit 1; \
+	done
 
 test: test-oldest test-newest test-core
 
