@@ -101,6 +101,13 @@ CSS = """
   .ci-big { font-size: 24px; }
   .ci-page { padding: 4px 4px 40px 4px; }
 }
+/* In a narrow panel (a phone, or a tablet beside the menu) the many-panel charts stack
+   their panels (charts.NARROW, the chart's width, plus the card's padding): taller. */
+.ci-panel-areas, .ci-panel-money { container-type: inline-size; }
+@container (max-width: 592px) {
+  .ci-chart-areas { height: 1100px !important; }
+  .ci-chart-money { height: 720px !important; }
+}
 .ci-lead { margin: 6px 4px 2px 4px; }
 /* The typed boxes' names are for screen readers; the lever's title is shown above them. */
 .ci-input .v-label { position: absolute !important; width: 1px; height: 1px;
@@ -165,9 +172,17 @@ def _try_change(make_config: Callable[[], Config], error, on_config, label: str 
 def LeverControl(lever: Lever, config: Config, on_config: Callable[[Config], None],
                  resets: int = 0):
     """A slider for quick moves and a box for exact values; a refused value is explained.
-    A good change or a Reset (``resets`` counts them) clears the message and the box."""
+    A good change of any lever or a Reset (``resets`` counts them) clears the message and
+    the refused text in the box."""
     error = solara.use_reactive(None)
-    solara.use_effect(lambda: error.set(None), [config, resets])
+    cleared = solara.use_reactive(0)  # refusals cleared: each makes the box a new widget
+
+    def clear_refusal():
+        if error.value is not None:
+            error.set(None)
+            cleared.set(cleared.value + 1)
+
+    solara.use_effect(clear_refusal, [config, resets])
     lo, hi, step = lever.slider
 
     def set_value(shown):
@@ -185,8 +200,8 @@ def LeverControl(lever: Lever, config: Config, on_config: Callable[[Config], Non
         with solara.Row(style={"align-items": "center"}, gap="10px"):
             # The slider is held inside its window (a value beyond it, like Strive's $50 M,
             # puts it at the end, where the browser would clamp it behind our back and keep
-            # it there); the typed box is a new widget whenever the value changes, so it
-            # never keeps a refused text.
+            # it there); the typed box is a new widget when its value changes or a refusal
+            # is cleared, so it never keeps a refused text.
             shown = lever.shown(config)
             slider = solara.v.Slider(v_model=min(max(shown, lo), hi), min=lo, max=hi,
                                      step=step, hide_details=True, thumb_label=True,
@@ -197,7 +212,8 @@ def LeverControl(lever: Lever, config: Config, on_config: Callable[[Config], Non
             solara.InputText(f"{lever.label} (type a value)", value=_typed_text(lever, config),
                              on_value=typed, dense=True, error=bool(error.value),
                              classes=["ci-input", f"ci-input-{name}"],
-                             hide_details=True).key(f"input-{name}-{shown}-{resets}")
+                             hide_details=True).key(
+                                 f"input-{name}-{shown}-{resets}-{cleared.value}")
         solara.Text(lever.help, classes=["ci-help"])
         if error.value:
             solara.Error(error.value, dense=True, classes=["ci-error"])
@@ -380,7 +396,7 @@ def ArmCard(snap: Snapshot, arm: str):
             solara.Text(f"composite index ({change:+.4f} since quarter 0)", classes=["ci-sub"])
         indicators = ("indicators trending the right way",
                       f"{int(now.indicators_trending)} of {int(now.indicators_total)}")
-        if arm == "isolated":  # no collaborative to trust or join, no backbone
+        if not orgs.collaborative:  # no collaborative to trust or join, no backbone
             cells = (indicators, ("services this quarter", f"{int(now.services):,}"),
                      ("programs", f"${now.program_spending / 1e6:,.2f} M"))
         else:
@@ -395,17 +411,38 @@ def ArmCard(snap: Snapshot, arm: str):
 
 
 def headline_words(snap: Snapshot) -> str:
-    """The result in plain, relative words: the gap against what isolated organizations
-    changed since quarter 0, and what the connective tissue cost."""
+    """The result in plain, relative words: who is ahead, by how much for each dollar spent
+    so far (young people's gains over their baselines per $1 M, against working alone), and
+    what the connective tissue cost."""
     iso_now, col_now = snap.latest("isolated"), snap.latest("collective")
-    diff = col_now.composite_index - iso_now.composite_index
-    lead = "ahead of" if diff > 0.0005 else "behind" if diff < -0.0005 else "level with"
+    return (f"After {snap.step} quarters ({snap.step / 4:g} years), collective impact is "
+            f"**{lead_word(col_now.composite_index - iso_now.composite_index)}** isolated "
+            f"impact: composite index {col_now.composite_index:.4f} against "
+            f"{iso_now.composite_index:.4f}. "
+            f"{per_dollar_words(col_now.outcome_per_million, iso_now.outcome_per_million)}"
+            f"{cost_words(col_now, iso_now)}")
+
+
+def lead_word(gap: float) -> str:
+    """'ahead of' or 'behind' for any gap the page shows (four decimals), else 'level with'."""
+    return "ahead of" if gap >= 0.00005 else "behind" if gap <= -0.00005 else "level with"
+
+
+def per_dollar_words(collective: float, isolated: float) -> str:
+    """How much more or less the young people gained per dollar, relative to working alone."""
+    if isolated <= 0:
+        return ""
+    change = collective / isolated - 1.0
+    amount = f"{abs(change):.1%}" if abs(change) < 0.1 else f"{abs(change):.0%}"
+    more = "more" if change > 0 else "less"
+    return (f"For each $1 M spent so far, the young people gained {amount} {more} over "
+            f"their baselines than with every organization working alone. ")
+
+
+def cost_words(col_now, iso_now) -> str:
     cost = float(col_now.backbone_spending + col_now.participation_cost_spending)
     pool = float(col_now.funding_pool) or 1.0
-    return (f"After {snap.step} quarters ({snap.step / 4:g} years), collective impact is "
-            f"**{lead}** isolated impact: composite index {col_now.composite_index:.4f} "
-            f"against {iso_now.composite_index:.4f}, a gap of {diff:+.4f} on a 0-1 scale. "
-            f"This quarter the connective tissue (backbone and partners' working-group "
+    return (f"This quarter the connective tissue (backbone and partners' working-group "
             f"time) took {cost / pool:.0%} of the funding, so collective impact bought "
             f"{int(col_now.services):,} services against {int(iso_now.services):,}.")
 
@@ -596,7 +633,8 @@ def Page():
                 with solara.Row(gap="8px", style={"align-items": "center"}):
                     solara.Button("Pin this run", icon_name="mdi-pin", on_click=pin,
                                   text=True, small=True, color="primary",
-                                  disabled=snap.step == 0 or len(pins.value) >= MAX_PINS,
+                                  disabled=(snap.step == 0 or len(pins.value) >= MAX_PINS
+                                            or rushing.value),
                                   classes=["ci-pin"])
                     if pins.value:
                         solara.Button("Clear pins", on_click=lambda: pins.set([]), text=True,
@@ -604,7 +642,7 @@ def Page():
                     solara.Button(f"Spread over {SPREAD_WORLDS} worlds",
                                   icon_name="mdi-chart-bell-curve",
                                   on_click=lambda: spreading.set(True), text=True, small=True,
-                                  color="primary", disabled=spreading.value,
+                                  color="primary", disabled=spreading.value or rushing.value,
                                   loading=spreading.value, classes=["ci-spread"])
                 solara.Text("Pinned runs stay on the gap chart while you change levers. The "
                             f"spread runs the same settings in {SPREAD_WORLDS} worlds (those "

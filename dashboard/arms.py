@@ -30,6 +30,7 @@ class Organizations:
     backbone_budget: float | None  # None: there is no backbone
     backbone_staff: float
     coverage: float
+    collaborative: bool  # whether there is a collaborative to trust and join
 
 
 @dataclass(frozen=True, eq=False)  # compared by identity: a new snapshot means a redraw
@@ -146,6 +147,7 @@ def _organizations(model: CollectiveImpactModel) -> Organizations:
         backbone_budget=None if bb is None else float(bb.budget),
         backbone_staff=0.0 if bb is None else float(bb.staff),
         coverage=0.0 if bb is None else float(bb.coverage),
+        collaborative=bool(model.collaborative_active),
     )
 
 

@@ -122,9 +122,10 @@ CAPTIONS: dict[str, Caption] = {
              "years 3 and 4. Watch both report cards fall, and which side recovers first.",
     ),
     "money": Caption(
-        what="Left: money spent each quarter. Blue is program money on the collective side, "
-             "dark blue the backbone, the dashed orange line the isolated side's program money "
-             "(the whole pool). Right: where this quarter's program money goes, by area.",
+        what="First (left, or on top on a phone): money spent each quarter. Blue is program "
+             "money on the collective side, dark blue the backbone, the dashed orange line "
+             "the isolated side's program money (the whole pool). Then: where this "
+             "quarter's program money goes, by area.",
         notice="Isolated organizations spend where their missions are; a common agenda moves "
                "money toward the areas with the biggest gaps. Program money on the collective "
                "side is what is left after the backbone and the partners' working-group time.",

@@ -196,9 +196,14 @@ def gap_option(snap: Snapshot, extras: tuple = ((), None)) -> dict:
     names = list(dict.fromkeys(line["name"] for line in lines))
     legend = {"data": names, "top": 0, "left": 60, "type": "scroll",
               "textStyle": {"color": TEXT, "fontSize": 10}} if lines else {"show": False}
+    # Say so when collective has not pulled ahead, rather than leave a marker missing.
+    note = [] if snap.step == 0 or story["ahead_from"] is not None else [{
+        "type": "text", "right": 30, "top": 34, "silent": True,
+        "style": {"text": f"collective not ahead at quarter {snap.step}", "fill": MUTED,
+                  "fontSize": 11}}]
     return _base(
         tooltip=_tooltip(), legend=legend,
-        series=[bars, *lines], graphic=_waiting(snap),
+        series=[bars, *lines], graphic=_waiting(snap) + note,
         grid={"left": 58, "right": 24, "top": 30, "bottom": 40},
         xAxis=_quarter_axis(snap),
         yAxis=_value_axis(name="collective minus isolated", scale=False,
@@ -211,31 +216,63 @@ AREA_MEASURES = {
 }
 
 
+# Below this chart width (a phone), the many-panel charts lay their panels out anew
+# (ECharts media queries); the page makes those charts taller there (its CSS).
+NARROW = 560
+
+
+def _responsive(option: dict, narrow: dict) -> dict:
+    """``option`` as drawn, with ``narrow``'s layout for a chart narrower than NARROW."""
+    return {"baseOption": option, "media": [{"query": {"maxWidth": NARROW}, "option": narrow}]}
+
+
+def _area_layout(k: int, cols: int, sides: tuple[float, float], pad: tuple[float, float, float],
+                 font: int, contain_label: bool = False) -> dict:
+    """Grids and titles of k small charts, ``cols`` a row; the top 6% holds the legend.
+    ``sides``: % of the width left and right of each grid (the right for the end values);
+    ``pad``: % of the height above each grid (its title), below it, and below the last row
+    (its axis name); ``contain_label``: the left side includes the axis labels."""
+    rows = -(-k // cols)
+    row_height = 94 / rows
+    (left_side, right_side), (above, below, below_last) = sides, pad
+    grids, titles = [], []
+    for j in range(k):
+        r, c = divmod(j, cols)
+        left, top = 100 * c / cols, 6 + row_height * r
+        space = above + (below_last if r == rows - 1 else below)
+        grids.append({"left": f"{left + left_side}%",
+                      "width": f"{100 / cols - left_side - right_side}%",
+                      "top": f"{top + above}%", "height": f"{row_height - space}%",
+                      "containLabel": contain_label})
+        titles.append({"left": f"{left + 3}%", "top": f"{top + 1}%",
+                       "textStyle": {"fontSize": font}})
+    return {"grid": grids, "title": titles}
+
+
 def areas_option(snap: Snapshot, measure: str = "on_track") -> dict:
-    """One small chart per outcome area (three per row): both arms over time."""
+    """One small chart per outcome area (three per row; one on a phone): both arms over
+    time."""
     pattern, _, scale, digits, fmt, end = AREA_MEASURES[measure]
     k = len(snap.areas)
     cols = min(3, k)
-    rows = -(-k // cols)
-    grids, xs, ys, titles, series = [], [], [], [], []
-    row_height = 94 / rows  # % of the chart; the top 6% holds the legend
+    xs, ys, titles, series = [], [], [], []
     for j, area in enumerate(snap.areas):
-        r, c = divmod(j, cols)
-        left, top = 100 * c / cols, 6 + row_height * r
-        last_row = r == rows - 1
-        grids.append({"left": f"{left + 5.5}%", "width": f"{100 / cols - 11}%",
-                      "top": f"{top + 8}%",
-                      "height": f"{row_height - (19 if last_row else 15)}%"})
-        xs.append(_quarter_axis(snap, j, name=last_row))
+        xs.append(_quarter_axis(snap, j, name=j == k - 1))  # the last panel, in any layout
         ys.append(_value_axis(j, fmt=fmt, splitNumber=3))
-        titles.append({"text": f"{{dot|●}} {area_label(area)}", "left": f"{left + 3}%",
-                       "top": f"{top + 1}%",
-                       "textStyle": {"fontSize": 13, "fontWeight": "bold", "color": TEXT,
+        titles.append({"text": f"{{dot|●}} {area_label(area)}",
+                       "textStyle": {"fontWeight": "bold", "color": TEXT,
                                      "rich": {"dot": {"color": area_color(j),
                                                       "fontSize": 15}}}})
         series += _arm_series(snap, pattern.format(area), j, scale, digits, end)
-    return _base(legend=_legend(), tooltip=_tooltip(), title=titles, grid=grids, xAxis=xs,
-                 yAxis=ys, series=series)
+    wide = _area_layout(k, cols, sides=(5.5, 5.5), pad=(8, 7, 11), font=13)
+    for title, place in zip(titles, wide["title"], strict=True):
+        title.update({**place, "textStyle": {**title["textStyle"], **place["textStyle"]}})
+    # on a phone, one panel a row: titles and end values fit beside each other
+    narrow = _area_layout(k, 1, sides=(2.0, 14.0), pad=(2.8, 2.2, 4.5), font=13,
+                          contain_label=True)
+    option = _base(legend=_legend(), tooltip=_tooltip(), title=titles, grid=wide["grid"],
+                   xAxis=xs, yAxis=ys, series=series)
+    return _responsive(option, narrow)
 
 
 def money_option(snap: Snapshot) -> dict:
@@ -278,7 +315,17 @@ def money_option(snap: Snapshot) -> dict:
                  for b, t in zip(backbone, totals, strict=True)]})
     pool = snap.config.funding.pool * million
     top = _nice_ceiling(max([pool, *totals]) * 1.2)
-    return _base(
+    # on a phone, the two panels one above the other
+    narrow = {
+        "title": [{"left": 8, "top": 0}, {"left": 8, "top": "53%"}],
+        "legend": [{"left": 8, "top": "41%", "bottom": None},
+                   {"left": 8, "bottom": 0, "width": "92%"}],
+        "grid": [{"left": 44, "right": 16, "width": None, "top": 32, "height": "29%",
+                  "bottom": None},
+                 {"left": 8, "right": 70, "top": "59%", "height": "21%", "bottom": None,
+                  "containLabel": True}],
+    }
+    option = _base(
         title=[{"text": "Spending over time ($ M per quarter)", "left": 8, "top": 0,
                 "textStyle": {"fontSize": 13, "color": TEXT}},
                {"text": "This quarter: where the money goes ($ M)", "left": "53%", "top": 0,
@@ -299,6 +346,7 @@ def money_option(snap: Snapshot) -> dict:
                 "axisLabel": {"color": TEXT, "fontSize": 12, "fontWeight": "bold"},
                 "axisTick": {"show": False}}],
         series=series, graphic=_waiting(snap, left="15%", top="40%"))
+    return _responsive(option, narrow)
 
 
 def _nice_ceiling(x: float) -> float:

@@ -251,8 +251,13 @@ def test_chart_options_follow_the_run(small):
         data = lines[charts.ARM_TITLES[arm]]
         assert [p[0] for p in data] == list(range(5))
         assert data[-1][1] == pytest.approx(snap.latest(arm).composite_index, abs=1e-4)
-    area_series = [s for s in after["areas"]["series"] if s["type"] == "line"]
+    areas = after["areas"]["baseOption"]  # as drawn wide; a phone's layout in "media"
+    area_series = [s for s in areas["series"] if s["type"] == "line"]
     assert len(area_series) == 2 * len(small.area_names)
+    narrow = after["areas"]["media"][0]
+    assert narrow["query"] == {"maxWidth": charts.NARROW}
+    assert len(narrow["option"]["grid"]) == len(areas["grid"]) == len(small.area_names)
+    assert len(after["money"]["media"][0]["option"]["grid"]) == 2
 
 
 def test_report_card_shows_the_trending_share_and_the_stage_profile(small):
@@ -508,6 +513,9 @@ def test_out_of_range_value_is_explained_and_the_page_keeps_working(page, tmp_pa
     expect(page.locator(".ci-lever-backbone_share .ci-lever-value")).to_have_text(
         "10% of funding")
     expect(page.locator(".ci-lever-backbone_share .ci-error")).to_have_count(0)
+    # ...and the refused text of another lever does not stay in its box
+    expect(page.locator(".ci-lever-count .ci-error")).to_have_count(0)
+    expect(page.locator(".ci-input-count input")).to_have_value("60")
     expect(page.locator(".ci-step")).to_have_text("Quarter 0 of 40")
     assert not [e for e in page.errors if "Traceback" in e or "Error" in e], page.errors
 
@@ -642,6 +650,25 @@ def test_headline_says_the_gap_and_what_the_connective_tissue_cost(small):
     assert "After 4 quarters (1 years)" in words or "After 4 quarters (1 year" in words
     assert re.search(r"collective impact is \*\*(ahead of|behind|level with)\*\*", words)
     assert re.search(r"took \d+% of the funding", words)
+    assert re.search(r"gained \d+(\.\d)?% (more|less) over their baselines", words)
+
+
+def test_a_run_without_collaborative_says_so_for_the_cards(small):
+    without = PairedRun(small.with_values({"funding.backbone_share": 0.0})).snapshot()
+    assert not without.organizations["collective"].collaborative
+    with_one = PairedRun(small).snapshot()
+    assert with_one.organizations["collective"].collaborative
+    assert not with_one.organizations["isolated"].collaborative
+
+
+def test_headline_words_name_the_lead_and_the_relative_gain_by_hand():
+    from collective_impact.dashboard.app import lead_word, per_dollar_words
+
+    assert lead_word(0.0004) == "ahead of" and lead_word(-0.0001) == "behind"
+    assert lead_word(0.00001) == "level with"  # shown as 0.0000 on the page
+    assert "gained 3.0% less" in per_dollar_words(97.0, 100.0)
+    assert "gained 25% more" in per_dollar_words(125.0, 100.0)
+    assert per_dollar_words(5.0, 0.0) == ""  # no relative change against nothing
 
 
 @pytest.mark.browser
@@ -685,6 +712,8 @@ def test_controls_never_keep_stale_values_and_long_runs_show_progress(page):
     expect(page.locator(".ci-run-end")).to_contain_text("Running")
     expect(page.locator(".ci-step-button")).to_be_disabled()
     expect(page.locator(".ci-play")).to_be_disabled()
+    expect(page.locator(".ci-pin")).to_be_disabled()
+    expect(page.locator(".ci-spread")).to_be_disabled()
     expect(page.locator(".ci-step")).to_have_text(re.compile(r"Quarter [1-9]\d* of 400"))
     expect(page.locator(".ci-step")).to_have_text("Quarter 400 of 400", timeout=180_000)
     expect(page.locator(".ci-run-end")).to_contain_text("Run to the end")
@@ -711,6 +740,9 @@ def test_gap_story_marks_the_dip_and_the_quarter_collective_pulls_ahead():
     assert colors == [charts.ARM_COLORS["isolated"], charts.ARM_COLORS["collective"]]
     labels = [m["label"]["formatter"] for m in option["series"][0]["markPoint"]["data"]]
     assert labels == ["dip: -0.0010 at quarter 1", "ahead from quarter 2"]
+    assert not [g for g in option["graphic"] if "not ahead" in g["style"]["text"]]
+    behind = charts.gap_option(snap_of([0.0, -0.001, -0.002]))
+    assert [g["style"]["text"] for g in behind["graphic"]] == ["collective not ahead at quarter 2"]
 
 
 @pytest.mark.browser
@@ -721,7 +753,11 @@ def test_the_five_conditions_are_switches(page):
     expect(page.locator(".ci-condition")).to_have_count(5)
     expect(page.locator(".ci-collective-backbone")).to_have_text("$0.25 M")
     page.locator(".ci-condition-backbone input").click(force=True)
-    expect(page.locator(".ci-collective-backbone")).to_have_text("none")
+    # no backbone and no volunteer coordination: no collaborative, so the collective card
+    # shows no backbone, trust or taking part, as the isolated card does not
+    expect(page.locator(".ci-collective-backbone")).to_have_count(0)
+    expect(page.locator(".ci-collective-trust")).to_have_count(0)
+    expect(page.locator(".ci-collective-services")).to_have_count(1)
     expect(page.locator(".ci-step")).to_have_text("Quarter 0 of 40")  # a change restarts
     page.locator(".ci-condition-backbone input").click(force=True)
     expect(page.locator(".ci-collective-backbone")).to_have_text("$0.25 M")
@@ -761,6 +797,14 @@ def test_layout_works_on_projector_tablet_and_phone(browser, dashboard_url, tmp_
         assert chart["width"] >= 380, chart
     assert number["width"] >= 40 and number["height"] < 40, number  # not a letter per line
     assert chart["width"] <= width
+    # the many-panel charts stack their panels in a narrow panel, and are taller there
+    for name, tall, short in (("areas", 1100, 470), ("money", 720, 360)):
+        box = page.locator(f".ci-chart-{name}").bounding_box()
+        assert box["width"] <= width, (name, box)
+        narrow = box["width"] < charts.NARROW
+        assert narrow == (size != "projector"), (name, box)
+        assert box["height"] == pytest.approx(tall if narrow else short, abs=1), (name, box)
+    page.locator(".ci-panel-areas").screenshot(path=str(tmp_path / f"{size}-areas.png"))
     context.close()
 
 
@@ -860,7 +904,9 @@ def test_a_lever_can_change_mid_run_without_restarting(page):
     expect(page.locator(".ci-step")).to_have_text("Quarter 4 of 40")  # no restart
     page.locator(".ci-step-button").click()
     expect(page.locator(".ci-step")).to_have_text("Quarter 5 of 40")
-    expect(page.locator(".ci-collective-backbone")).to_have_text("none")
+    # the backbone is gone, and with it the collaborative: its card says nothing of either
+    expect(page.locator(".ci-collective-backbone")).to_have_count(0)
+    expect(page.locator(".ci-collective-trust")).to_have_count(0)
     _type(page, "count", "80")  # part of the world: the run starts again, and says so
     expect(page.locator(".ci-intervened")).to_contain_text("started again")
     expect(page.locator(".ci-step")).to_have_text("Quarter 0 of 40")
