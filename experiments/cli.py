@@ -168,8 +168,9 @@ def _cmd_dashboard(args) -> None:
     # Solara is imported by serve(), after it has set Solara's environment (an optional extra,
     # so the other commands work without it).
     if importlib.util.find_spec("solara") is None:
-        raise UserError("the dashboard needs the 'dashboard' extra: "
-                        "pip install -e '.[dashboard]'")
+        raise UserError("the dashboard needs the 'dashboard' extra: pip install "
+                        "'collective-impact[dashboard]' (or, in a checkout, "
+                        "pip install -e '.[dashboard]')")
     from collective_impact.dashboard.server import ServeError, serve
 
     try:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from collective_impact.experiments import figures
+from collective_impact.experiments.experiment_figures import percent
 from collective_impact.experiments.provenance import manifest, write_json, write_table
 from collective_impact.experiments.runner import derive_seed, run_arms
 from collective_impact.experiments.summary import (
@@ -69,4 +70,4 @@ def _write(result: Comparison, config: Config) -> None:
 def _title(config: Config) -> str:
     s = config.funding.backbone_share
     return (f"{config.scenario.name}: composite index, isolated vs collective "
-            f"(backbone share {s:.0%})")
+            f"(backbone share {percent(s)})")

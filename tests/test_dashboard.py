@@ -477,7 +477,7 @@ def test_page_runs_both_arms_and_updates_live(page, tmp_path):
 
     # run to the end; step and run-to-end are then off
     page.locator(".ci-run-end").click()
-    expect(page.locator(".ci-step")).to_have_text("Quarter 40 of 40")
+    expect(page.locator(".ci-step")).to_have_text("Quarter 40 of 40", timeout=UI_TIMEOUT)
     expect(page.locator(".ci-step-button")).to_be_disabled()
     expect(page.locator(".ci-collective-indicators")).to_have_text(re.compile(r"\d+ of 18"))
     page.wait_for_timeout(500)
@@ -785,7 +785,7 @@ def test_layout_works_on_projector_tablet_and_phone(browser, dashboard_url, tmp_
         page.wait_for_timeout(500)
     page.locator(".ci-run-end").scroll_into_view_if_needed()
     page.locator(".ci-run-end").click()
-    expect(page.locator(".ci-step")).to_have_text("Quarter 40 of 40")
+    expect(page.locator(".ci-step")).to_have_text("Quarter 40 of 40", timeout=UI_TIMEOUT)
     _wait_drawn(page, "composite")
     page.screenshot(path=str(tmp_path / f"{size}.png"))
     chart = page.locator(".ci-chart-composite").bounding_box()
@@ -835,12 +835,12 @@ def test_runs_can_be_pinned_for_comparison(page):
 
     expect(page.locator(".ci-pin")).to_be_disabled()  # nothing to pin at quarter 0
     page.locator(".ci-run-end").click()
-    expect(page.locator(".ci-step")).to_have_text("Quarter 40 of 40")
+    expect(page.locator(".ci-step")).to_have_text("Quarter 40 of 40", timeout=UI_TIMEOUT)
     page.locator(".ci-pin").click()
     expect(page.locator(".ci-clear-pins")).to_be_visible()
     _type(page, "backbone_share", "0.01")
     page.locator(".ci-run-end").click()
-    expect(page.locator(".ci-step")).to_have_text("Quarter 40 of 40")
+    expect(page.locator(".ci-step")).to_have_text("Quarter 40 of 40", timeout=UI_TIMEOUT)
     page.locator(".ci-pin").click()
     page.locator(".ci-clear-pins").click()
     expect(page.locator(".ci-clear-pins")).to_have_count(0)
@@ -960,3 +960,18 @@ def test_robustness_words_name_the_nearest_share_studied_and_where_it_fails():
     assert "no collaborative" in robustness_words(0.0, study)
     shipped = shipped_study()
     assert shipped is not None and {"backbone_share", "share_beats_isolated"} <= set(shipped)
+
+
+def test_the_dashboard_finds_the_shipped_scenarios_from_any_folder(tmp_path, monkeypatch):
+    """Started in a folder without configs/ (a plain install), the list holds the scenarios
+    shipped in the package; a configs/ folder where it starts takes their place."""
+    from collective_impact.dashboard import levers
+
+    monkeypatch.delenv(levers.CONFIGS_ENV, raising=False)
+    monkeypatch.chdir(tmp_path)
+    shipped = levers.scenario_files()
+    assert list(shipped)[0] == "default" and {"strive", "recession"} <= set(shipped)
+    assert all(path.parent == levers.CONFIGS_DIR for path in shipped.values())
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "configs" / "mine.toml").write_text('[scenario]\nname = "mine"\n')
+    assert list(levers.scenario_files()) == ["mine"]
