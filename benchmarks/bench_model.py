@@ -3,8 +3,8 @@
     python benchmarks/bench_model.py [--repeats 5] [--substeps] [--memory]
 
 A paired run is what a comparison makes of one seed: the isolated burn-in once
-(``BurnIn``), then the isolated and the collective arm from copies of it. Reports the
-best and median wall time over ``--repeats`` seeds, after one warm-up run (the compiled
+(``BurnIn``), then the isolated and the collective arm from copies of it (``run_world``).
+Reports the best and median wall time over ``--repeats`` seeds, after one warm-up run (the compiled
 kernels are loaded then). ``--substeps`` adds the time per quarter of each mechanism of
 the quarter (and of the outputs), for one default collective run; ``--memory`` the peak
 memory of a run of the largest population allowed (2,000,000 people, the pool scaled with
@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import argparse
 import collections
-import resource
 import statistics
 import subprocess
 import sys
 import time
 
-from collective_impact.model import BurnIn, CollectiveImpactModel, load_config
+from collective_impact.model import CollectiveImpactModel, load_config, run_world
 from collective_impact.model import model as model_module
 
 TARGET_SECONDS = {"default": 0.05, "strive": 0.5}
@@ -40,9 +39,7 @@ SUBSTEPS = ("_update_participation", "_coordinate", "_update_trust_and_alignment
 
 
 def paired_run(config, seed: int) -> None:
-    burn_in = BurnIn(config, seed)
-    for arm in (config.isolated(), config):
-        CollectiveImpactModel(arm, seed=seed, burn_in=burn_in).run()
+    run_world([config.isolated(), config], seed)
 
 
 def time_runs(config, repeats: int, run) -> list[float]:
@@ -56,7 +53,9 @@ def time_runs(config, repeats: int, run) -> list[float]:
 
 
 def single_run(config, seed: int) -> None:
-    CollectiveImpactModel(config, seed=seed).run()
+    model = CollectiveImpactModel(config, seed=seed)
+    model.run()
+    model.release()
 
 
 def runs_table(repeats: int) -> None:
@@ -123,13 +122,16 @@ size = 2_000_000
 config = base.with_values({"population.size": size, "run.burn_in": 4, "run.steps": 4,
                            "funding.pool": base.funding.pool * size / base.population.size})
 CollectiveImpactModel(config, seed=1).run()
+# this process's own peak (a fork's copy of the parent before exec is not counted)
+print([line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM")][0])
 """
 
 
 def memory_table() -> None:
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", MEMORY_RUN], check=True)
-    peak_gb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2
+    done = subprocess.run([sys.executable, "-c", MEMORY_RUN], check=True, capture_output=True,
+                          text=True)
+    peak_gb = int(done.stdout.split()[-1]) / 1024**2  # kB
     verdict = "within" if peak_gb < MEMORY_TARGET_GB else "OVER"
     print(f"\n2,000,000 people, 8 quarters: peak memory {peak_gb:.2f} GB ({verdict} "
           f"{MEMORY_TARGET_GB:.0f} GB), {time.perf_counter() - start:.1f} s")
