@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 SHIPPED = Path(__file__).resolve().parent / "robustness.csv"
+NO_RULE = "no rule"  # how the study says no box of conditions sets the worlds apart
 
 
 @cache
@@ -34,8 +35,12 @@ def robustness_words(backbone_share: float, study: pd.DataFrame | None = None) -
             f"alone in **{row.share_beats_isolated:.0%}** of them; the gain in the final "
             f"composite index has median {row.gain_q50:+.4f} and runs from "
             f"{row.gain_q05:+.4f} to {row.gain_q95:+.4f} (5% to 95% of worlds).")
-    if row.wins_where:
-        text += f" Where it pays: {row.wins_where}."
-    if row.loses_where:
-        text += f" Where it fails: {row.loses_where}."
+    # A rule found by scenario discovery is named; "no rule ... (the best: ...)" is a
+    # researcher's detail (see the study's summary.md), not a funder's.
+    for label, rule in (("Where it pays", row.wins_where), ("Where it fails", row.loses_where)):
+        if rule and not rule.startswith(NO_RULE):
+            text += f" {label}: {rule}."
+    if any(rule.startswith(NO_RULE) for rule in (row.wins_where, row.loses_where) if rule):
+        text += (" Where no rule is named, no simple rule of up to three conditions sets those "
+                 "worlds apart.")
     return text

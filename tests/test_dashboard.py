@@ -958,6 +958,10 @@ def test_robustness_words_name_the_nearest_share_studied_and_where_it_fails():
     assert "median -0.0003" in words and "Where it pays: it wins there." in words
     assert "Where it fails: it loses here." in robustness_words(0.1, study)
     assert "no collaborative" in robustness_words(0.0, study)
+    vague = study.assign(loses_where=["no rule of up to 3 conditions sets these worlds apart "
+                                      "(the best: ...)", ""])
+    words = robustness_words(0.025, vague)
+    assert "Where it fails" not in words and "no simple rule" in words
     shipped = shipped_study()
     assert shipped is not None and {"backbone_share", "share_beats_isolated"} <= set(shipped)
 
