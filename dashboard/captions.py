@@ -79,9 +79,10 @@ CAPTIONS: dict[str, Caption] = {
         notice="The backbone and the partners' time in working groups cost money that the "
                "isolated side spends on programs, so the collective side starts behind. At the "
                "default settings the gap is deepest in years 2 to 4 and then narrows, but "
-               "it does not catch up within ten years: the gains from referrals, hand-offs and shared data are smaller "
-               "than what the connective tissue costs. The line under the cards says how "
-               "often your backbone share beats working alone across plausible worlds.",
+               "it does not catch up within ten years: the gains from referrals, hand-offs "
+               "and shared data are smaller than what the connective tissue costs. The line "
+               "under the cards says how often your backbone share beats working alone "
+               "across plausible worlds.",
         try_="Run to the end, then change one lever at a time and run again.",
     ),
     "composite": Caption(
