@@ -295,7 +295,8 @@ class CollectiveImpactModel(Model):
     def release(self) -> None:
         """Let the garbage collector free this run once its results are taken: removes its
         agents and Mesa 3.3's class-wide record of the model, which keeps every model ever
-        made alive (Mesa issue #3179, fixed in Mesa 3.4). Sweeps call it after each run."""
+        made alive (Mesa issue #3179, fixed in later versions). Sweeps call it after each
+        run."""
         self.remove_all_agents()
         if hasattr(Agent, "_ids"):
             Agent._ids.pop(self, None)

@@ -123,13 +123,6 @@ class Population:
         return self.stage[:, None] == np.arange(self.K)[None, :] if self.pipeline else \
             np.ones((self.M, self.K), dtype=bool)
 
-    def live(self, person, area) -> np.ndarray:
-        """Each person-area's index among the live cells (-1 where the person is not in
-        that stage now): in a pipeline the person, else the flat person-area index."""
-        if self.pipeline:
-            return np.where(self.stage[person] == area, person, -1)
-        return person * self.K + area
-
     def person(self, area, place) -> np.ndarray:
         """The person at ``place`` (0 .. positions x stage_years - 1) of an area's stage:
         ``place // stage_years`` is the neighbourhood position, ``place % stage_years`` the
