@@ -255,7 +255,8 @@ def _execute(plan: Plan, pending: list[str], experiment: Experiment, writer: _Ba
 
 
 def _workers(jobs: int) -> int:
-    return os.cpu_count() or 1 if jobs == -1 else max(jobs, 1)
+    """How many workers ``jobs`` means (-1: one per processor)."""
+    return (os.cpu_count() or 1) if jobs == -1 else max(jobs, 1)
 
 
 @contextmanager
