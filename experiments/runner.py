@@ -31,8 +31,9 @@ def run_arms(config: Config, seeds: list[int], jobs: int = 1,
     results = Parallel(n_jobs=jobs, return_as="generator")(
         delayed(run_world)([arms[arm] for arm in names], seed) for names, seed in tasks)
     tables = []
+    unit = "seed" if together else "run"
     for (names, seed), runs in tqdm(zip(tasks, results, strict=True), total=len(tasks),
-                                    desc="runs", unit="task", disable=not progress):
+                                    desc=f"{unit}s", unit=unit, disable=not progress):
         tables += [df.assign(arm=arm, seed=seed) for arm, df in zip(names, runs, strict=True)]
     long = pd.concat(tables, ignore_index=True)
     return long[["arm", "seed", *[c for c in long.columns if c not in ("arm", "seed")]]]
