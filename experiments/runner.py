@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
@@ -17,6 +19,11 @@ def derive_seed(base_seed: int, index: int) -> int:
     return int(seq.generate_state(1, dtype=np.uint32)[0])
 
 
+def workers(jobs: int) -> int:
+    """How many workers joblib's ``n_jobs`` means (-1: one per processor)."""
+    return (os.cpu_count() or 1) if jobs == -1 else max(jobs, 1)
+
+
 def run_arms(config: Config, seeds: list[int], jobs: int = 1,
              progress: bool = True) -> pd.DataFrame:
     """Isolated and collective runs of ``config`` on the same seeds, as one long table with
@@ -25,7 +32,7 @@ def run_arms(config: Config, seeds: list[int], jobs: int = 1,
     arms = {"isolated": config.isolated(), "collective": config}
     # One task per seed, both arms from one burn-in; with fewer seeds than workers, one
     # task per run, so that no worker idles.
-    together = len(seeds) >= jobs or jobs == -1
+    together = len(seeds) >= workers(jobs)
     tasks = ([(list(arms), seed) for seed in seeds] if together else
              [([arm], seed) for seed in seeds for arm in arms])
     results = Parallel(n_jobs=jobs, return_as="generator")(

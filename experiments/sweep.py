@@ -41,7 +41,7 @@ from collective_impact.experiments.provenance import (
     write_json,
     write_table,
 )
-from collective_impact.experiments.runner import derive_seed
+from collective_impact.experiments.runner import derive_seed, workers
 from collective_impact.experiments.summary import final_outcomes, interval
 from collective_impact.model import Config, burn_in_key, run_world
 
@@ -242,7 +242,7 @@ def _execute(plan: Plan, pending: list[str], experiment: Experiment, writer: _Ba
     # One task per world and seed: its runs share one burn-in (both arms, every policy).
     tasks = (delayed(execute_world)([(rid, plan.tasks[rid][0]) for rid in rids], seed,
                                     experiment.outcomes, experiment.steps_tables)
-             for rids, seed in world_groups(plan, pending, _workers(jobs)))
+             for rids, seed in world_groups(plan, pending, workers(jobs)))
     with parallel_backend(backend, jobs, scheduler) as n_jobs, tqdm(
             total=total, initial=total - len(pending), desc=experiment.name, unit="run",
             disable=not progress, smoothing=0.1) as bar:
@@ -252,11 +252,6 @@ def _execute(plan: Plan, pending: list[str], experiment: Experiment, writer: _Ba
             for row, steps in results:
                 writer.add(row, steps)
             bar.update(len(results))
-
-
-def _workers(jobs: int) -> int:
-    """How many workers ``jobs`` means (-1: one per processor)."""
-    return (os.cpu_count() or 1) if jobs == -1 else max(jobs, 1)
 
 
 @contextmanager

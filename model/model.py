@@ -704,9 +704,7 @@ class CollectiveImpactModel(Model):
                 len(estimate) and len(handed)) else 0.0
             candidates = np.concatenate([candidates, handed])
             estimate = np.concatenate([estimate, people.handoff[handed] + shift])
-        if len(candidates) == 0:
-            return candidates
-        if n <= 0:
+        if n <= 0 or len(candidates) == 0:
             return candidates[:0]
         if n >= len(candidates):
             return np.sort(candidates)  # fewer records than referral slots; the rest unused
@@ -719,7 +717,7 @@ class CollectiveImpactModel(Model):
 
     def _apply_outcomes(self, services: dict[str, np.ndarray]) -> None:
         cfg, people = self.config, self.people
-        M, K = self.status.shape
+        K = people.K
         o, k, i, a = services["org"], services["area"], services["person"], services["intervention"]
         # services reach only people's current stage: their live cells
         total, count = kernels.sum_service_gains(
