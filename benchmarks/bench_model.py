@@ -1,12 +1,15 @@
 """Time single runs: the default and Strive-scale scenarios, both arms, by sub-step.
 
-    python benchmarks/bench_model.py [--repeats 5] [--substeps] [--memory]
+    python benchmarks/bench_model.py [--repeats 5] [--substeps] [--floor] [--memory]
 
 A paired run is what a comparison makes of one seed: the isolated burn-in once
 (``BurnIn``), then the isolated and the collective arm from copies of it (``run_world``).
 Reports the best and median wall time over ``--repeats`` seeds, after one warm-up run (the compiled
 kernels are loaded then). ``--substeps`` adds the time per quarter of each mechanism of
-the quarter (and of the outputs), for one default collective run; ``--memory`` the peak
+the quarter (and of the outputs), for one default collective run; ``--floor`` the part of a
+paired run spent drawing random numbers and inside the compiled kernels, which no further
+compiling of the rest of the quarter could remove (every draw is one the model's mechanisms
+need, drawn by numpy so the tables stay the same); ``--memory`` the peak
 memory of a run of the largest population allowed (2,000,000 people, the pool scaled with
 it so services per person stay as in the default), in a process of its own.
 
@@ -18,15 +21,19 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
+import copy
 import statistics
 import subprocess
 import sys
 import time
 
-from collective_impact.model import CollectiveImpactModel, load_config, run_world
+from collective_impact.model import CollectiveImpactModel, kernels, load_config, run_world
 from collective_impact.model import model as model_module
 
 TARGET_SECONDS = {"default": 0.05, "strive": 0.5}
+PAIRS_TARGET = (10_000, 600.0)  # 10,000 paired default runs in 10 minutes on 2 cores
+KERNELS = ("screen_intake", "pool_records", "sum_service_gains", "add_gains", "drift")
 MEMORY_TARGET_GB = 4.0
 # The quarter's mechanisms in the order the model runs them, then the outputs; delivery
 # calls the indented ones.
@@ -115,6 +122,92 @@ def substep_table(repeats: int) -> None:
     print(f"{'whole run':28s} {1000 * total / quarters:10.3f} {'':9s} {1:6.0%}")
 
 
+class ClockedGenerator:
+    """A numpy Generator whose draws are timed into ``spent["random draws"]``; the draws
+    themselves are the generator's own, unchanged."""
+
+    def __init__(self, generator, spent):
+        self._generator, self._spent = generator, spent
+
+    def __getattr__(self, name):
+        method = getattr(self._generator, name)
+
+        def draw(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                self._spent["random draws"] += time.perf_counter() - start
+        return draw
+
+    def __deepcopy__(self, memo):  # a burn-in's copy keeps its clock
+        return ClockedGenerator(copy.deepcopy(self._generator, memo), self._spent)
+
+
+@contextlib.contextmanager
+def clocks(spent: collections.Counter):
+    """While inside, every random draw of a model made (or copied from a burn-in) and every
+    call of a compiled kernel adds its time to ``spent["random draws"]`` or
+    ``spent["kernels"]``. The draws and the kernels' results are unchanged."""
+    cls = model_module.CollectiveImpactModel
+    set_up_world = cls._set_up_world
+    originals = {name: getattr(kernels, name) for name in KERNELS}
+
+    def clocked_set_up(self, *args, **kwargs):
+        set_up_world(self, *args, **kwargs)
+        self.streams = {name: stream if isinstance(stream, ClockedGenerator)
+                        else ClockedGenerator(stream, spent)
+                        for name, stream in self.streams.items()}
+        if not isinstance(self.people._cohort_rng, ClockedGenerator):
+            self.people._cohort_rng = ClockedGenerator(self.people._cohort_rng, spent)
+
+    def clocked_kernel(kernel):
+        def run(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return kernel(*args, **kwargs)
+            finally:
+                spent["kernels"] += time.perf_counter() - start
+        return run
+
+    cls._set_up_world = clocked_set_up
+    for name, kernel in originals.items():
+        setattr(kernels, name, clocked_kernel(kernel))
+    try:
+        yield spent
+    finally:
+        cls._set_up_world = set_up_world
+        for name, kernel in originals.items():
+            setattr(kernels, name, kernel)
+
+
+def floor_table(repeats: int) -> None:
+    """Time of a paired run spent in random draws and in the compiled kernels: the floor
+    under any compiling of the rest (the Python and numpy work between them)."""
+    print(f"\npaired run: the part no compiling of the rest could remove ({repeats} seeds)")
+    print(f"{'scenario':10s} {'paired s':>9s} {'draws s':>8s} {'kernels s':>10s} "
+          f"{'rest s':>7s} {'floor s':>8s}  target")
+    floors = {}
+    for name in ("default", "strive"):
+        config = load_config(name)
+        paired_run(config, 10_000)  # warm-up
+        with clocks(collections.Counter()) as spent:
+            start = time.perf_counter()
+            for seed in range(repeats):
+                paired_run(config, seed)
+            total = (time.perf_counter() - start) / repeats
+        draws, compiled = spent["random draws"] / repeats, spent["kernels"] / repeats
+        floors[name] = draws + compiled
+        target = TARGET_SECONDS[name]
+        verdict = f"under {target} s" if floors[name] < target else f"floor OVER {target} s"
+        print(f"{name:10s} {total:9.3f} {draws:8.3f} {compiled:10.3f} "
+              f"{total - draws - compiled:7.3f} {floors[name]:8.3f}  {verdict}")
+    pairs, seconds = PAIRS_TARGET
+    minutes = pairs * floors["default"] / 2 / 60  # two cores, a perfect speed-up
+    print(f"{pairs:,d} paired default runs at the floor on 2 cores (speed-up 2): "
+          f"{minutes:.1f} min (target {seconds / 60:.0f} min)")
+
+
 MEMORY_RUN = """
 from collective_impact.model import CollectiveImpactModel, load_config
 base = load_config("default")
@@ -141,11 +234,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--substeps", action="store_true", help="time each sub-step")
+    parser.add_argument("--floor", action="store_true",
+                        help="time in random draws and compiled kernels, per paired run")
     parser.add_argument("--memory", action="store_true", help="peak memory at 2M people")
     args = parser.parse_args()
     runs_table(args.repeats)
     if args.substeps:
         substep_table(args.repeats)
+    if args.floor:
+        floor_table(args.repeats)
     if args.memory:
         memory_table()
 
