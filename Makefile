@@ -85,4 +85,4 @@ notebooks: $(VENV)/.all-installed
 	$(BIN)/jupyter lab notebooks/
 
 bench: $(VENV)/.core-installed
-	$(BIN)/python benchmarks/bench_model.py
+	$(BIN)/python benchmarks/bench_model.py --substeps --floor --memory
