@@ -10,7 +10,9 @@ The runs of one world share one burn-in. First the same runs are timed in this p
 with no sweep machinery (``run_world`` world by world); then each sweep is a fresh one into
 a temporary folder, timed from the first task to the combined table, including starting
 the workers, scheduling, hashing and writing every batch. The sweep machinery's overhead is
-the one-worker sweep's time over the direct time, less one.
+the one-worker sweep's time over the direct time, less one. The machine's own ceiling for
+two workers is measured too: the direct runs split between two plain processes started
+together, with no sweep machinery; a sweep's speed-up can be no better than theirs.
 
 Target (issue: throughput for robustness studies): 10,000 paired default runs (20,000
 model runs) in under 10 minutes on 2 cores, a 2-worker speed-up of at least 1.9 with loky
@@ -20,6 +22,7 @@ and close to it with Dask, and sweep overhead under 10%.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import tempfile
 import time
 from pathlib import Path
@@ -50,6 +53,33 @@ def time_direct(experiment, points) -> tuple[float, int]:
     return time.perf_counter() - start, len(plan.tasks)
 
 
+def _direct_part(n_worlds, n_policies, part, parts, barrier, results) -> None:
+    plan = make_plan(*workload(n_worlds, n_policies))
+    groups = world_groups(plan, list(plan.tasks))[part::parts]
+    run_world([Config.from_dict(plan.tasks[rid][0]) for rid in groups[0][0]], groups[0][1])
+    barrier.wait()  # every process warmed up: start together
+    start = time.perf_counter()
+    for rids, seed in groups:
+        run_world([Config.from_dict(plan.tasks[rid][0]) for rid in rids], seed)
+    results.put(time.perf_counter() - start)
+
+
+def time_side_by_side(n_worlds: int, n_policies: int, parts: int) -> float:
+    """The direct runs split between ``parts`` plain processes running at once, with no
+    sweep machinery: the longest one's time, after each has warmed up."""
+    context = multiprocessing.get_context("spawn")
+    barrier, results = context.Barrier(parts), context.Queue()
+    processes = [context.Process(target=_direct_part,
+                                 args=(n_worlds, n_policies, part, parts, barrier, results))
+                 for part in range(parts)]
+    for process in processes:
+        process.start()
+    times = [results.get() for _ in processes]
+    for process in processes:
+        process.join()
+    return max(times)
+
+
 def time_sweep(experiment, points, workers: int, backend: str) -> float:
     with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()
@@ -73,6 +103,9 @@ def main() -> None:
           f"({experiment.base.population.size:,} people, {experiment.base.run.burn_in}+"
           f"{experiment.base.run.steps} quarters): {runs} distinct runs")
     print(f"direct, one process: {direct:.1f} s, {runs / direct:.2f} runs/s")
+    side_by_side = time_side_by_side(args.worlds, args.policies, 2)
+    print(f"direct, two plain processes side by side: {side_by_side:.1f} s, speed-up "
+          f"{direct / side_by_side:.2f} (the machine's ceiling for 2 workers)")
     print(f"{'backend':>7s} {'workers':>7s} {'seconds':>8s} {'runs/s':>7s} {'speed-up':>8s} "
           f"{'overhead':>8s} {'10,000 pairs':>12s}")
     for backend in args.backends:
