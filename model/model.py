@@ -693,10 +693,11 @@ class CollectiveImpactModel(Model):
         cells = people.area_cells[k]
         record = records["record"][cells]
         open_ = ~records["served"][cells]
-        fresh = cells[~np.isnan(record) & open_]
+        missing = np.isnan(record)
+        fresh = cells[~missing & open_]
         candidates, estimate = people.cell_person[fresh], records["record"][fresh]
         if people.pipeline:
-            handed = cells[np.isnan(record) & open_ & ~np.isnan(people.handoff[cells])]
+            handed = cells[missing & open_ & ~np.isnan(people.handoff[cells])]
             matched = (self.streams["referral"].random(len(handed))
                        < self.data_maturity * self._agreement())
             handed = handed[matched]  # in a pipeline, live cell i is person i

@@ -170,7 +170,7 @@ class Population:
         self.world_effect[born] = offset
         self._set_stages()
         for row in np.flatnonzero((age % S == 0) & (age > 0)):
-            people = np.arange(row * C, (row + 1) * C)
+            people = slice(row * C, (row + 1) * C)  # a row is a cohort: a view, not a copy
             k = int(age[row] // S)
             self.target[people, k] = carried_target(
                 self.baseline[people, k],
@@ -188,9 +188,9 @@ class Population:
         (one per live cell, NaN where none); a new record in a stage replaces a hand-off."""
         if not self.pipeline:
             return
-        made = ~np.isnan(record)  # in a pipeline, live cell i is person i
-        np.copyto(self.last_record, record, where=made)
-        np.copyto(self.handoff, np.nan, where=made)
+        made = np.flatnonzero(~np.isnan(record))  # in a pipeline, live cell i is person i
+        self.last_record[made] = record[made]
+        self.handoff[made] = np.nan
 
     def _renew_cohort(self, people: np.ndarray) -> None:
         """A newborn cohort in ``people``'s slots: fresh risk, baselines and outreach order,
@@ -223,7 +223,7 @@ class Population:
     # --------------------------------------------------------------- outcomes
     def current(self, values: np.ndarray) -> np.ndarray:
         """An M x K array's values in the live cells (people's current person-areas)."""
-        return values.ravel()[self.cells]
+        return values.ravel().take(self.cells)
 
     def drift(self, rate: float, offset: float) -> None:
         """Status in people's current stages drifts back toward its target (fade-out),
