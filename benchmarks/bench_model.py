@@ -138,6 +138,7 @@ class ClockedGenerator:
                 return method(*args, **kwargs)
             finally:
                 self._spent["random draws"] += time.perf_counter() - start
+                self._spent["draw calls"] += 1
         return draw
 
     def __deepcopy__(self, memo):  # a burn-in's copy keeps its clock
@@ -146,20 +147,18 @@ class ClockedGenerator:
 
 @contextlib.contextmanager
 def clocks(spent: collections.Counter):
-    """While inside, every random draw of a model made (or copied from a burn-in) and every
-    call of a compiled kernel adds its time to ``spent["random draws"]`` or
-    ``spent["kernels"]``. The draws and the kernels' results are unchanged."""
+    """While inside, every random draw of a model built (or copied from a burn-in built)
+    here, from its world and burn-in on, and every call of a compiled kernel adds its time to
+    ``spent["random draws"]`` or ``spent["kernels"]``, and one to ``spent["draw calls"]``
+    or ``spent["kernel calls"]``. The draws and the kernels' results are unchanged."""
     cls = model_module.CollectiveImpactModel
-    set_up_world = cls._set_up_world
+    build_world = cls._build_world
     originals = {name: getattr(kernels, name) for name in KERNELS}
 
-    def clocked_set_up(self, *args, **kwargs):
-        set_up_world(self, *args, **kwargs)
-        self.streams = {name: stream if isinstance(stream, ClockedGenerator)
-                        else ClockedGenerator(stream, spent)
+    def clocked_build(self):  # the streams are clocked before the world and its burn-in
+        self.streams = {name: ClockedGenerator(stream, spent)
                         for name, stream in self.streams.items()}
-        if not isinstance(self.people._cohort_rng, ClockedGenerator):
-            self.people._cohort_rng = ClockedGenerator(self.people._cohort_rng, spent)
+        build_world(self)
 
     def clocked_kernel(kernel):
         def run(*args, **kwargs):
@@ -168,15 +167,16 @@ def clocks(spent: collections.Counter):
                 return kernel(*args, **kwargs)
             finally:
                 spent["kernels"] += time.perf_counter() - start
+                spent["kernel calls"] += 1
         return run
 
-    cls._set_up_world = clocked_set_up
+    cls._build_world = clocked_build
     for name, kernel in originals.items():
         setattr(kernels, name, clocked_kernel(kernel))
     try:
         yield spent
     finally:
-        cls._set_up_world = set_up_world
+        cls._build_world = build_world
         for name, kernel in originals.items():
             setattr(kernels, name, kernel)
 

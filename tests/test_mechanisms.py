@@ -274,20 +274,21 @@ def test_screening_noise_moves_the_ranking_by_hand():
 
 
 def test_ranking_in_blocks_is_ranking_all_at_once():
-    # 60 organization-areas of 1,500 applicants (over twice kernels.RANK_BLOCK), their
-    # status on 40 levels so that ties abound: blocks of whole groups give every rank a
-    # ranking of all applicants at once gives
+    # organization-areas of no applicant, of more than a block (kernels.RANK_BLOCK) and of
+    # 1,500, their status on 40 levels so that ties abound: blocks of whole groups give every
+    # rank a ranking of all applicants at once gives
     rng = np.random.default_rng(4)
-    groups, size, positions = 60, 1500, 3000
-    assert groups * size > 2 * kernels.RANK_BLOCK
+    sizes = [0, 40_000, 0] + [1500] * 30 + [0]
+    groups, positions = len(sizes), 50_000
+    assert sizes[1] > kernels.RANK_BLOCK and sum(sizes) > 2 * kernels.RANK_BLOCK
     status = rng.integers(0, 40, positions) / 40
-    noise = np.zeros(groups * size)
     *_, group, person, measured, rank, chosen = _screen(
-        [size] * groups, rng.integers(0, positions, groups), [positions] * groups,
-        [0] * groups, [[0]], positions, status, noise, [700] * groups)
+        sizes, rng.integers(0, positions, groups), [positions] * groups, [0] * groups, [[0]],
+        positions, status, np.zeros(sum(sizes)), [700] * groups)
     levels = np.array([kernels.screen_level(x) for x in measured], dtype=np.uint16)
     assert np.array_equal(rank, kernels.rank_in_groups(levels, group, groups))
     assert (chosen == (rank < 700)).all() and len(np.unique(measured)) <= 40
+    assert np.bincount(group, minlength=groups).tolist() == sizes
 
 
 def test_service_gains_add_up_per_person_and_diminish_by_hand():
