@@ -111,8 +111,9 @@ def main() -> None:
           f"{experiment.base.run.steps} quarters): {runs} distinct runs")
     print(f"direct, one process: {direct:.1f} s, {runs / direct:.2f} runs/s")
     side_by_side, parts = time_side_by_side(args.worlds, args.policies, 2)
-    print(f"direct, {parts} plain processes side by side: {side_by_side:.1f} s, speed-up "
-          f"{direct / side_by_side:.2f} (what the machine gives two processes)")
+    if parts == 2:  # one world is one task: nothing to split
+        print(f"direct, two plain processes side by side: {side_by_side:.1f} s, speed-up "
+              f"{direct / side_by_side:.2f} (what the machine gives two processes)")
     print(f"{'backend':>7s} {'workers':>7s} {'seconds':>8s} {'runs/s':>7s} {'speed-up':>8s} "
           f"{'overhead':>8s} {'10,000 pairs':>12s}")
     for backend in args.backends:
