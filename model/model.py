@@ -79,6 +79,13 @@ def per_service_gain(max_count: int, decay: float) -> np.ndarray:
     return np.divide(dose, n, out=np.zeros_like(n), where=n > 0)
 
 
+def mean_of_known(values: np.ndarray) -> float:
+    """The mean of the values that are not NaN (NaN if none): ``np.nanmean`` without its
+    overhead on a handful of values."""
+    known = values[~np.isnan(values)]
+    return float(known.mean()) if len(known) else float("nan")
+
+
 def updated_trust(trust, talk, tightness, growth, decay, penalty):
     """Trust grows with communication (less under dictation) and always decays (faster
     under dictation): ``t + growth*talk*(1-tight)*(1-t) - decay*(1+penalty*tight)*t``."""
@@ -532,6 +539,8 @@ class CollectiveImpactModel(Model):
         choice = np.where(explore, rng.integers(0, A, (N, K)), choice)
         # Tight control dictates the backbone's best guess, however immature its data.
         dictated = rng.random((N, K)) < tight[:, None]
+        if not dictated.any():  # no backbone's guess is asked for (always so in isolation)
+            return choice
         return np.where(dictated, self._backbone_best_guess(beliefs)[None, :], choice)
 
     def _backbone_best_guess(self, beliefs: np.ndarray) -> np.ndarray:
@@ -875,7 +884,7 @@ class CollectiveImpactModel(Model):
             "learning_error": error,
             "trust": float(self.trust.mean()),
             "participation": float(self.participating.mean()),
-            "equity_gap": float(np.nanmean(equity_by_area)),
+            "equity_gap": mean_of_known(equity_by_area),
             "program_spending": program,
             "participation_cost_spending": (float(self.grants.sum()) - program
                                             if services is not None else 0.0),
