@@ -28,8 +28,10 @@ def checkout_commit() -> str | None:
 class BuildWithCommit(build_py):
     def run(self):
         super().run()
+        if self.dry_run or getattr(self, "editable_mode", False):
+            return  # an editable install reads the commit from the checkout itself
         commit = checkout_commit()
-        if commit and not self.dry_run:
+        if commit:
             (Path(self.build_lib) / "collective_impact" / "BUILD_COMMIT").write_text(commit)
 
 
