@@ -82,26 +82,29 @@ def runs_table(repeats: int) -> None:
                   f"{median:9.3f}  {verdict}")
 
 
+def clocked(function, spent: collections.Counter, key: str, calls_key: str):
+    """``function``, adding the time of each call to ``spent[key]`` and one to
+    ``spent[calls_key]``."""
+    def run(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            spent[key] += time.perf_counter() - start
+            spent[calls_key] += 1
+    return run
+
+
 def substep_table(repeats: int) -> None:
     """Time of each mechanism per quarter, by wrapping the model's methods with a clock."""
-    spent, calls = collections.Counter(), collections.Counter()
+    spent = collections.Counter()
     cls = model_module.CollectiveImpactModel
     originals = {name: getattr(cls, name) for name in SUBSTEPS}
-
-    def clocked(name, method):
-        def run(*args, **kwargs):
-            start = time.perf_counter()
-            try:
-                return method(*args, **kwargs)
-            finally:
-                spent[name] += time.perf_counter() - start
-                calls[name] += 1
-        return run
 
     config = load_config("default")
     single_run(config, 10_000)  # warm-up
     for name, method in originals.items():
-        setattr(cls, name, clocked(name, method))
+        setattr(cls, name, clocked(method, spent, name, ("calls", name)))
     try:
         start = time.perf_counter()
         for seed in range(repeats):
@@ -115,10 +118,10 @@ def substep_table(repeats: int) -> None:
           f"_deliver_services)")
     print(f"{'sub-step':28s} {'ms/quarter':>10s} {'calls/run':>9s} {'share':>6s}")
     for name in SUBSTEPS:
-        if calls[name]:
+        if spent["calls", name]:
             label = f"  {name}" if name in INSIDE_DELIVERY else name
             print(f"{label:28s} {1000 * spent[name] / quarters:10.3f} "
-                  f"{calls[name] / repeats:9.0f} {spent[name] / total:6.1%}")
+                  f"{spent['calls', name] / repeats:9.0f} {spent[name] / total:6.1%}")
     print(f"{'whole run':28s} {1000 * total / quarters:10.3f} {'':9s} {1:6.0%}")
 
 
@@ -130,16 +133,8 @@ class ClockedGenerator:
         self._generator, self._spent = generator, spent
 
     def __getattr__(self, name):
-        method = getattr(self._generator, name)
-
-        def draw(*args, **kwargs):
-            start = time.perf_counter()
-            try:
-                return method(*args, **kwargs)
-            finally:
-                self._spent["random draws"] += time.perf_counter() - start
-                self._spent["draw calls"] += 1
-        return draw
+        return clocked(getattr(self._generator, name), self._spent, "random draws",
+                       "draw calls")
 
     def __deepcopy__(self, memo):  # a burn-in's copy keeps its clock
         return ClockedGenerator(copy.deepcopy(self._generator, memo), self._spent)
@@ -160,19 +155,9 @@ def clocks(spent: collections.Counter):
                         for name, stream in self.streams.items()}
         build_world(self)
 
-    def clocked_kernel(kernel):
-        def run(*args, **kwargs):
-            start = time.perf_counter()
-            try:
-                return kernel(*args, **kwargs)
-            finally:
-                spent["kernels"] += time.perf_counter() - start
-                spent["kernel calls"] += 1
-        return run
-
     cls._build_world = clocked_build
     for name, kernel in originals.items():
-        setattr(kernels, name, clocked_kernel(kernel))
+        setattr(kernels, name, clocked(kernel, spent, "kernels", "kernel calls"))
     try:
         yield spent
     finally:

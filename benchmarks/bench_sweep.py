@@ -43,24 +43,28 @@ def workload(n_worlds: int, n_policies: int):
     return experiment, points
 
 
+def run_groups(plan, groups) -> None:
+    """Each group's runs (one world and seed) from one burn-in, in this process."""
+    for rids, seed in groups:
+        run_world([Config.from_dict(plan.tasks[rid][0]) for rid in rids], seed)
+
+
 def time_direct(experiment, points) -> tuple[float, int]:
     """The plan's runs, world by world in this process, with nothing else."""
     plan = make_plan(experiment, points)
     groups = world_groups(plan, list(plan.tasks))
     start = time.perf_counter()
-    for rids, seed in groups:
-        run_world([Config.from_dict(plan.tasks[rid][0]) for rid in rids], seed)
+    run_groups(plan, groups)
     return time.perf_counter() - start, len(plan.tasks)
 
 
 def _direct_part(n_worlds, n_policies, part, parts, barrier, results) -> None:
     plan = make_plan(*workload(n_worlds, n_policies))
     groups = world_groups(plan, list(plan.tasks))[part::parts]
-    run_world([Config.from_dict(plan.tasks[rid][0]) for rid in groups[0][0]], groups[0][1])
+    run_groups(plan, groups[:1])  # warm-up: compiled kernels
     barrier.wait(timeout=600)  # every process warmed up: start together
     start = time.perf_counter()
-    for rids, seed in groups:
-        run_world([Config.from_dict(plan.tasks[rid][0]) for rid in rids], seed)
+    run_groups(plan, groups)
     results.put(time.perf_counter() - start)
 
 
